@@ -1,0 +1,43 @@
+"""The application object carried in the Click context: terminal, config, global flags."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from frigade_cli.config import Config
+from frigade_cli.output import Terminal
+
+if TYPE_CHECKING:
+    import typer
+
+
+@dataclass
+class App:
+    """Everything a command needs besides its own flags."""
+
+    terminal: Terminal = field(default_factory=Terminal)
+    config: Config = field(default_factory=Config)
+    traceback: bool = False
+
+    def setting(self, key: str, flag_value: str | None = None) -> str | None:
+        """A setting with precedence flag > env > profile > default; secrets are registered."""
+        from frigade_cli.config import SETTINGS
+
+        value = self.config.get(key, flag_value)
+        if value and SETTINGS[key].secret:
+            self.terminal.add_secret(value)
+        return value
+
+
+current_app: ContextVar[App | None] = ContextVar("current_app", default=None)
+
+
+def get_app(ctx: typer.Context | None = None) -> App:
+    """The App of this invocation (made on first use when a command runs without the root)."""
+    app = current_app.get()
+    if app is None:
+        app = App()
+        current_app.set(app)
+    return app

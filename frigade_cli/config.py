@@ -1,0 +1,173 @@
+"""Profiles in a TOML file under the user config dir; precedence flag > env > profile > default."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frigade_cli.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "frigade"
+DEFAULT_PROFILE = "default"
+DEFAULT_API_URL = "https://api.frigade.com"
+DEFAULT_SEGMENT_API_URL = "https://api.segment.io"
+WEBHOOK_PATH = "/v1/thirdParty/cdp/segment"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A configurable value: its profile key, environment variable, default and secrecy."""
+
+    key: str
+    env: str | None
+    help: str
+    secret: bool = False
+    default: str | None = None
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("api_key", "FRIGADE_API_KEY", "Frigade API key (api_private_...)", secret=True),
+        Setting("api_url", "FRIGADE_API_URL", "Frigade API base URL", default=DEFAULT_API_URL),
+        Setting("webhook_url", None, "Frigade's Segment webhook URL (default: API URL + path)"),
+        Setting(
+            "segment_write_key", "SEGMENT_WRITE_KEY", "Segment HTTP API source write key", True
+        ),
+        Setting(
+            "segment_api_url",
+            "SEGMENT_API_URL",
+            "Segment tracking API base URL",
+            default=DEFAULT_SEGMENT_API_URL,
+        ),
+        Setting(
+            "segment_public_api_token",
+            "SEGMENT_PUBLIC_API_TOKEN",
+            "Segment Public API token",
+            secret=True,
+        ),
+    )
+}
+
+
+def config_dir() -> Path:
+    """The directory holding config.toml (FRIGADE_CONFIG_DIR overrides the platform default)."""
+    override = os.environ.get("FRIGADE_CONFIG_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME, appauthor=False)
+
+
+def state_dir() -> Path:
+    """The directory for spooled batches and other state (FRIGADE_STATE_DIR overrides)."""
+    override = os.environ.get("FRIGADE_STATE_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path(APP_NAME, appauthor=False)
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (0600), in a directory only its owner can enter."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+class Config:
+    """The config file's profiles, read once; changes written back with mode 0600."""
+
+    def __init__(self, path: Path | None = None, profile: str | None = None) -> None:
+        self.path = path or config_path()
+        self.profile = profile or os.environ.get("FRIGADE_PROFILE") or DEFAULT_PROFILE
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {self.path}: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"config file {self.path} is not valid TOML ({exc})",
+                hint=f"fix or delete it; 'frigade config path' shows where it is",
+            ) from None
+        profiles = data.get("profiles", {})
+        if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+            raise ConfigError(f"config file {self.path}: [profiles.NAME] tables expected")
+        return data
+
+    def profile_values(self, profile: str | None = None) -> dict[str, str]:
+        values = self.data.get("profiles", {}).get(profile or self.profile, {})
+        return {k: str(v) for k, v in values.items()}
+
+    def get(self, key: str, flag_value: str | None = None) -> str | None:
+        """A setting's value: flag (Typer already folds the env var into it), env, profile, default."""
+        value, _ = self.lookup(key, flag_value)
+        return value
+
+    def lookup(self, key: str, flag_value: str | None = None) -> tuple[str | None, str]:
+        """A setting's value and where it came from: flag, env, profile or default."""
+        setting = SETTINGS[key]
+        if flag_value:
+            return flag_value, "flag"
+        if setting.env and os.environ.get(setting.env):
+            return os.environ[setting.env], f"env {setting.env}"
+        stored = self.profile_values().get(key)
+        if stored:
+            return stored, f"profile {self.profile}"
+        return setting.default, "default"
+
+    def set(self, key: str, value: str) -> None:
+        self._check_key(key)
+        profiles = self.data.setdefault("profiles", {})
+        profiles.setdefault(self.profile, {})[key] = value
+        self._save()
+
+    def unset(self, key: str) -> bool:
+        self._check_key(key)
+        values = self.data.get("profiles", {}).get(self.profile, {})
+        if key not in values:
+            return False
+        del values[key]
+        self._save()
+        return True
+
+    @staticmethod
+    def _check_key(key: str) -> None:
+        if key not in SETTINGS:
+            raise ConfigError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}")
+
+    def _save(self) -> None:
+        import tomli_w
+
+        write_private(self.path, tomli_w.dumps(self.data).encode())

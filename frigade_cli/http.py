@@ -1,0 +1,185 @@
+"""The one HTTP layer: client setup, retry policy, URL safety and redacted request logging."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from frigade_cli import __version__
+from frigade_cli.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx
+
+USER_AGENT = f"frigade-cli/{__version__}"
+# Segment's delivery rules: these are retried, every other 4xx is final.
+RETRYABLE_STATUSES = frozenset({408, 423, 429})
+
+
+def is_retryable(status: int) -> bool:
+    """True for 408, 423, 429 and 5xx except 501, as Segment retries them."""
+    return status in RETRYABLE_STATUSES or (500 <= status <= 599 and status != 501)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def is_quota_exhausted(response: httpx.Response) -> bool:
+    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate, so retrying cannot help."""
+    if response.status_code != 429:
+        return False
+    text = response.text.lower()
+    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry: capped exponential backoff with jitter, Retry-After first."""
+
+    attempts: int = 5
+    base: float = 0.25
+    cap: float = 8.0
+    max_retry_after: float = 60.0
+
+
+async def send_with_retry(
+    send: Callable[[], Awaitable[httpx.Response]],
+    policy: RetryPolicy = RetryPolicy(),
+    on_retry: Callable[[int, str, float], None] | None = None,
+) -> httpx.Response:
+    """Call `send` until it gives a final response; return the last response.
+
+    Retried: transport errors and retryable statuses (except a quota 429). The last transport
+    error is raised when every attempt failed before any response.
+    """
+    import httpx
+    from tenacity import (
+        AsyncRetrying,
+        RetryCallState,
+        retry_if_exception_type,
+        retry_if_result,
+        stop_after_attempt,
+        wait_random_exponential,
+    )
+
+    jitter = wait_random_exponential(multiplier=policy.base, max=policy.cap)
+
+    def should_retry(response: httpx.Response) -> bool:
+        return is_retryable(response.status_code) and not is_quota_exhausted(response)
+
+    def wait(state: RetryCallState) -> float:
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            after = retry_after_seconds(outcome.result().headers.get("retry-after"))
+            if after is not None:
+                return min(after, policy.max_retry_after)
+        return float(jitter(state))
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is None or state.outcome is None or state.next_action is None:
+            return
+        if state.outcome.failed:
+            reason = type(state.outcome.exception()).__name__
+        else:
+            reason = f"HTTP {state.outcome.result().status_code}"
+        on_retry(state.attempt_number, reason, state.next_action.sleep)
+
+    def give_up(state: RetryCallState) -> httpx.Response:
+        assert state.outcome is not None
+        return state.outcome.result()  # type: ignore[no-any-return]  # raises if it failed
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait,
+        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(should_retry),
+        before_sleep=before_sleep,
+        retry_error_callback=give_up,
+        reraise=True,
+    )
+    async def attempt() -> httpx.Response:
+        return await send()
+
+    response: httpx.Response = await retrying(attempt)
+    return response
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, carries_secret: bool, what: str = "URL") -> str:
+    """Refuse a malformed URL, and a plain-HTTP one carrying a secret to a non-loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{what} {url!r} is not an absolute http(s) URL")
+    if carries_secret and parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InputError(
+            f"refusing to send a secret key over plain http to {parts.hostname}",
+            hint="use https (plain http is allowed only for loopback hosts such as 127.0.0.1)",
+        )
+    return url
+
+
+def make_client(
+    *,
+    timeout: float = 30.0,
+    log: Callable[[str], None] | None = None,
+    max_connections: int = 20,
+) -> httpx.AsyncClient:
+    """An AsyncClient with our User-Agent, proxies from the environment, and optional logging."""
+    import httpx
+
+    hooks: dict[str, list[Any]] = {"request": [], "response": []}
+    if log is not None:
+        hooks = _logging_hooks(log)
+    return httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        trust_env=True,  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE
+        event_hooks=hooks,
+    )
+
+
+def _logging_hooks(log: Callable[[str], None]) -> dict[str, list[Any]]:
+    from frigade_cli.redact import redact_headers
+
+    async def on_request(request: httpx.Request) -> None:
+        request.extensions["frigade_started"] = time.perf_counter()
+        headers = ", ".join(f"{k}: {v}" for k, v in redact_headers(request.headers.items()))
+        size = len(request.content) if request.content else 0
+        log(f"> {request.method} {request.url} ({size} bytes) [{headers}]")
+
+    async def on_response(response: httpx.Response) -> None:
+        started = response.request.extensions.get("frigade_started", time.perf_counter())
+        elapsed = (time.perf_counter() - started) * 1000
+        log(f"< {response.status_code} {response.request.url} in {elapsed:.1f} ms")
+
+    return {"request": [on_request], "response": [on_response]}

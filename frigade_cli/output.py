@@ -1,0 +1,130 @@
+"""The one output layer: data on stdout, messages and progress on stderr, JSON for machines."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from frigade_cli.redact import redact_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+class Terminal:
+    """Streams and display flags for one invocation; commands print only through it."""
+
+    def __init__(self, *, verbose: int = 0, quiet: bool = False, secrets: Iterable[str] = ()):
+        self.verbose = verbose
+        self.quiet = quiet
+        self._secrets: set[str] = {s for s in secrets if s}
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    # Secrets -----------------------------------------------------------------------------------
+    def add_secret(self, *secrets: str | None) -> None:
+        """Register values that must never be printed verbatim."""
+        self._secrets.update(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self._secrets)
+
+    # Streams (rich imported lazily: it is the heaviest import of a plain command) -------------
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        return self._err
+
+    @property
+    def stderr_is_tty(self) -> bool:
+        return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+    # Data on stdout -----------------------------------------------------------------------------
+    def json(self, document: Any) -> None:
+        """One JSON document on stdout (redacted), readable by jq."""
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode()
+        sys.stdout.write(self.redact(text) + "\n")
+        sys.stdout.flush()
+
+    def json_line(self, document: Any) -> None:
+        """One JSON Lines record on stdout, flushed at once (for streams)."""
+        sys.stdout.write(self.redact(orjson.dumps(document, default=str).decode()) + "\n")
+        sys.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        """A plain line of data on stdout."""
+        sys.stdout.write(self.redact(text) + "\n")
+        sys.stdout.flush()
+
+    def table(
+        self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
+    ) -> None:
+        """A table on stdout for people."""
+        from rich.table import Table
+
+        table = Table(title=title, show_edge=False, header_style="bold")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(self.redact(str(cell)) for cell in row))
+        self.out.print(table)
+
+    # Messages on stderr -------------------------------------------------------------------------
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self.err.print(self.redact(text), markup=False)
+
+    def success(self, text: str) -> None:
+        if not self.quiet:
+            self.err.print(f"[green]✓[/green] {_escape(self.redact(text))}")
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/yellow] {_escape(self.redact(text))}")
+
+    def error(self, text: str, hint: str | None = None) -> None:
+        # One line, so a CI log shows the whole story where it failed.
+        message = f"{text}; {hint}" if hint else text
+        self.err.print(f"[red]error:[/red] {_escape(self.redact(message))}", soft_wrap=True)
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self.err.print(self.redact(text), markup=False, style="dim")
+
+    def progress(self, total: int, description: str) -> Progress | None:
+        """A progress bar on stderr, only when stderr is a terminal and output is not quiet."""
+        if self.quiet or not self.stderr_is_tty:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        )
+        progress.add_task(description, total=total)
+        return progress
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

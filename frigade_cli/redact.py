@@ -1,0 +1,47 @@
+"""Redaction of secrets in everything the tool prints or logs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Frigade keys, Segment write keys given to us, bearer/basic credentials in headers.
+_FRIGADE_KEY = re.compile(r"\b(api_(?:private|public)_)([A-Za-z0-9_\-]+)")
+_AUTH_HEADER = re.compile(r"(?i)\b(Bearer|Basic)\s+([A-Za-z0-9_\-\.=+/:]+)")
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def redact_key(key: str | None) -> str:
+    """Show a secret as `api_private_****abcd`: its kind prefix and last four characters."""
+    if not key:
+        return ""
+    key = key.strip()
+    scheme = ""
+    m = re.match(r"(?i)(bearer|basic)\s+", key)
+    if m:
+        scheme, key = key[: m.end()], key[m.end() :]
+    prefix_m = re.match(r"api_(?:private|public)_", key)
+    prefix = prefix_m.group(0) if prefix_m else ""
+    body = key[len(prefix) :]
+    tail = body[-4:] if len(body) > 8 else ""
+    return f"{scheme}{prefix}****{tail}"
+
+
+def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Replace every known secret and every Frigade-shaped key in `text` by its redacted form."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, redact_key(secret))
+    text = _AUTH_HEADER.sub(lambda m: redact_key(m.group(0)), text)
+    text = _FRIGADE_KEY.sub(lambda m: redact_key(m.group(0)), text)
+    return text
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers with the values of credential-bearing ones redacted."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name.lower() in SENSITIVE_HEADERS:
+            value = redact_key(value)
+        out.append((name, value))
+    return out

@@ -1,0 +1,69 @@
+"""Splitting messages into webhook batches by count and by bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from frigade_cli.errors import InputError
+from frigade_cli.segment import jsjson
+from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
+
+MIN_BATCH_SIZE = 1
+MAX_BATCH_SIZE = 4000  # Segment Webhooks (Actions): batch_size maximum
+
+
+@dataclass
+class Batch:
+    """One webhook request: a bare JSON array of messages, with its encoded body."""
+
+    index: int
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    body: bytes = b"[]"
+
+    @property
+    def size(self) -> int:
+        return len(self.messages)
+
+
+def _message_id(message: dict[str, Any], n: int) -> str:
+    return str(message.get("messageId") or f"message {n}")
+
+
+def make_batches(
+    messages: Iterable[dict[str, Any]],
+    batch_size: int,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[Batch]:
+    """Yield batches of at most `batch_size` messages whose body never exceeds `max_bytes`.
+
+    A message over Segment's 32 KB limit is refused with an error naming it.
+    """
+    if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:
+        raise InputError(
+            f"batch size {batch_size} is out of range: Segment allows {MIN_BATCH_SIZE} to "
+            f"{MAX_BATCH_SIZE}"
+        )
+    encoded: list[bytes] = []
+    current: list[dict[str, Any]] = []
+    length = 2  # the brackets
+    index = 0
+    for n, message in enumerate(messages, start=1):
+        data = jsjson.dumps(message)
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise InputError(
+                f"{_message_id(message, n)} is {len(data)} bytes; Segment refuses messages over "
+                f"{MAX_MESSAGE_BYTES} bytes (32 KB)"
+            )
+        added = len(data) + (1 if encoded else 0)
+        if current and (len(current) >= batch_size or length + added > max_bytes):
+            yield Batch(index, current, b"[" + b",".join(encoded) + b"]")
+            index += 1
+            current, encoded, length = [], [], 2
+            added = len(data)
+        current.append(message)
+        encoded.append(data)
+        length += added
+    if current:
+        yield Batch(index, current, b"[" + b",".join(encoded) + b"]")
