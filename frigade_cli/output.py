@@ -73,12 +73,18 @@ class Terminal:
         sys.stdout.flush()
 
     def table(
-        self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
+        self,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        title: str | None = None,
+        show_header: bool = True,
     ) -> None:
         """A table on stdout for people."""
         from rich.table import Table
 
-        table = Table(title=title, show_edge=False, header_style="bold")
+        table = Table(
+            title=title, show_edge=False, header_style="bold", show_header=show_header, box=None
+        )
         for column in columns:
             table.add_column(column)
         for row in rows:

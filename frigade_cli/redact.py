@@ -32,9 +32,16 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         if len(secret) >= 4 and secret in text:
             text = text.replace(secret, redact_key(secret))
-    text = _AUTH_HEADER.sub(lambda m: redact_key(m.group(0)), text)
-    text = _FRIGADE_KEY.sub(lambda m: redact_key(m.group(0)), text)
+    text = _AUTH_HEADER.sub(lambda m: _redact_match(m, text), text)
+    text = _FRIGADE_KEY.sub(lambda m: _redact_match(m, text), text)
     return text
+
+
+def _redact_match(match: re.Match[str], text: str) -> str:
+    # A token followed by '*' is already redacted: leave it, so redaction is idempotent.
+    if match.end() < len(text) and text[match.end()] == "*":
+        return match.group(0)
+    return redact_key(match.group(0))
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

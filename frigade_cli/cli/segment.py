@@ -1,7 +1,146 @@
-"""`frigade segment ...`: the Segment <-> Frigade commands."""
+"""`frigade segment ...`: the Segment <-> Frigade commands (flags in, service called, rendered)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True)
+from frigade_cli.app import get_app
+
+app = typer.Typer(
+    help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="FRIGADE_API_KEY",
+        show_envvar=True,
+        help="Frigade private key (api_private_...), with or without 'Bearer '. "
+        "Falls back to the profile's api_key.",
+    ),
+]
+
+
+@app.command("test-webhook")
+def test_webhook(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Webhook URL. Default: the profile's webhook_url, else FRIGADE_API_URL + "
+            "/v1/thirdParty/cdp/segment (https://api.frigade.com/v1/thirdParty/cdp/segment).",
+        ),
+    ] = None,
+    api_key: ApiKeyOption = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            "-n",
+            min=1,
+            help="Messages to send. Default: one of each type (or each fixture message).",
+        ),
+    ] = None,
+    types: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated message types to generate. Default: identify,group,track."
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=4000,
+            help="Messages per request, as the mapping's batch_size (Segment allows 1-4000). "
+            "A request is also split to stay under 500 KB.",
+        ),
+    ] = 100,
+    fixture: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fixture",
+            "-f",
+            help="Send messages from a fixture: a file (JSON object, JSON array or NDJSON) or a "
+            "shipped name (identify, group, track, page, screen, alias). Repeatable.",
+        ),
+    ] = None,
+    override: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--override",
+            "-o",
+            help="Set a field in every message: [TYPE:]path.to.field=value (value parsed as JSON "
+            "when it is JSON), e.g. traits.plan=pro or track:properties.amount=5. Repeatable.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
+    ] = 4,
+    signing_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SEGMENT_SHARED_SECRET",
+            show_envvar=True,
+            help="Destination shared secret: adds X-Signature (hex HMAC-SHA1 of the first "
+            "message's JSON) as Segment does.",
+        ),
+    ] = None,
+    resend: Annotated[
+        Path | None,
+        typer.Option(
+            help="Send again the batches saved in this spool file by an earlier failed run.",
+            dir_okay=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the exact requests (keys redacted); send nothing."),
+    ] = False,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=20,
+            help="Retries per batch for 408, 423, 429 and 5xx except 501 (backoff with jitter, "
+            "Retry-After honoured).",
+        ),
+    ] = 4,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for each response.")
+    ] = 30.0,
+    seed: Annotated[int | None, typer.Option(help="Seed for repeatable synthetic values.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Send test batches to Frigade's Segment webhook, exactly as Segment sends them.
+
+    Each request is a POST whose body is a bare JSON array of Segment messages, with
+    'Authorization: Bearer api_private_...'. Batches that still fail after retries are saved to
+    a spool file; resend them with --resend FILE.
+    """
+    from frigade_cli.services.test_webhook import TestWebhookRequest, run_test_webhook
+
+    run_test_webhook(
+        get_app(),
+        TestWebhookRequest(
+            url=url,
+            api_key=api_key,
+            count=count,
+            types=types,
+            batch_size=batch_size,
+            fixtures=fixture or [],
+            overrides=override or [],
+            concurrency=concurrency,
+            signing_secret=signing_secret,
+            resend=resend,
+            dry_run=dry_run,
+            retries=retries,
+            timeout=timeout,
+            seed=seed,
+            json_output=json_output,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Services: what each command does, with no CLI parsing and no rendering details."""

@@ -1,0 +1,170 @@
+"""The test-webhook service: build messages, batch them, deliver them, keep what failed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from frigade_cli import render
+from frigade_cli.app import App
+from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.errors import AuthError, Interrupted, UpstreamError
+from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.redact import redact_key
+from frigade_cli.spool import read_spool, write_spool
+from frigade_cli.webhook import (
+    DeliveryReport,
+    WebhookSender,
+    build_messages,
+    check_webhook_key,
+    parse_types,
+    plan_batches,
+    webhook_headers,
+)
+
+
+@dataclass
+class TestWebhookRequest:
+    """Everything `frigade segment test-webhook` was asked to do."""
+
+    url: str | None = None
+    api_key: str | None = None
+    count: int | None = None
+    types: str | None = None
+    batch_size: int = 100
+    fixtures: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    concurrency: int = 4
+    signing_secret: str | None = None
+    resend: Path | None = None
+    dry_run: bool = False
+    retries: int = 4
+    timeout: float = 30.0
+    seed: int | None = None
+    json_output: bool = False
+
+
+def webhook_url(app: App, flag: str | None) -> str:
+    """--url, else the profile's webhook_url, else the API URL + Frigade's Segment path."""
+    explicit = app.setting("webhook_url", flag)
+    if explicit:
+        return explicit
+    base = app.setting("api_url") or "https://api.frigade.com"
+    return base.rstrip("/") + WEBHOOK_PATH
+
+
+def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
+    """Do the whole run and render it; raise the error that sets the exit code when it failed."""
+    terminal = app.terminal
+    terminal.add_secret(req.api_key, req.signing_secret)
+    key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
+    terminal.add_secret(key)
+
+    spooled = read_spool(req.resend) if req.resend else None
+    url = req.url or (spooled[0].url if spooled and spooled[0].url else None)
+    url = check_url(webhook_url(app, url), carries_secret=bool(key), what="webhook URL")
+
+    if spooled is not None:
+        messages = [m for batch in spooled for m in batch.messages]
+    else:
+        messages = build_messages(
+            req.count, parse_types(req.types), req.fixtures, req.overrides, req.seed
+        )
+    batches = plan_batches(messages, req.batch_size)
+
+    if req.dry_run:
+        if not key:
+            terminal.warn("no API key configured: the Authorization header shows a placeholder")
+        requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in batches]
+        render.dry_run(terminal, requests, req.json_output)
+        terminal.info(f"dry run: {len(messages)} events in {len(batches)} requests, nothing sent")
+        return None
+
+    assert key is not None
+    sender = WebhookSender(
+        url,
+        key,
+        signing_secret=req.signing_secret,
+        concurrency=req.concurrency,
+        policy=RetryPolicy(attempts=req.retries + 1),
+        timeout=req.timeout,
+        log=terminal.debug if terminal.verbose else None,
+    )
+    report = DeliveryReport(url=url, batch_size=req.batch_size, batches=batches)
+    terminal.info(f"sending {report.events} events in {len(batches)} batches to {url}")
+    _deliver(app, sender, report)
+
+    if req.resend is not None:
+        _settle_resend(app, req.resend, report)
+    elif not report.ok:
+        report.spool()
+    summary = report.as_dict()
+    render.delivery_summary(terminal, summary, req.json_output)
+    _raise_for_outcome(report, key, summary)
+    terminal.success(f"{report.events} events accepted by {url}")
+    return report
+
+
+def _deliver(app: App, sender: WebhookSender, report: DeliveryReport) -> None:
+    progress = app.terminal.progress(report.events, "sending") if len(report.batches) > 1 else None
+
+    def on_done(outcome: Any) -> None:
+        if progress is not None:
+            progress.advance(progress.task_ids[0], outcome.events)
+
+    try:
+        if progress is not None:
+            with progress:
+                asyncio.run(sender.deliver(report, on_done))
+        else:
+            asyncio.run(sender.deliver(report, on_done))
+    except KeyboardInterrupt:
+        report.interrupted = True
+        report.stopped_because = "interrupted"
+
+
+def _settle_resend(app: App, path: Path, report: DeliveryReport) -> None:
+    """After a resend, the spool file holds exactly what is still undelivered (or is removed)."""
+    if report.ok:
+        path.unlink(missing_ok=True)
+        app.terminal.info(f"every saved batch was delivered; removed {path}")
+        return
+    report.spool()
+    if report.spool_file is not None:
+        report.spool_file.replace(path)
+        report.spool_file = path
+
+
+def _raise_for_outcome(report: DeliveryReport, key: str, summary: dict[str, Any]) -> None:
+    saved = f"; undelivered events saved to {report.spool_file}" if report.spool_file else ""
+    resend = (
+        f"resend them with: frigade segment test-webhook --resend {report.spool_file}"
+        if report.spool_file
+        else None
+    )
+    if report.interrupted:
+        raise Interrupted(f"interrupted{saved}", hint=resend)
+    if report.auth_status is not None:
+        raise AuthError(
+            f"Frigade rejected the key {redact_key(key)} (HTTP {report.auth_status}){saved}",
+            hint="use the private key (api_private_...) from the Frigade dashboard; in Segment "
+            "the Authorization header value is 'Bearer ' followed by that key",
+        )
+    if report.quota_exhausted:
+        raise UpstreamError(
+            "HTTP 429: the Frigade account's monthly active user cap is reached; retrying "
+            f"cannot help{saved}",
+            hint="raise the plan's limit, then " + (resend or "send again"),
+        )
+    if not report.ok:
+        failed = summary["failed"]["batches"] + summary["unsent"]["batches"]
+        errors = "; ".join(summary["errors"]) or "no response"
+        raise UpstreamError(
+            f"{failed} of {len(report.batches)} batches were not accepted ({errors}){saved}",
+            hint=resend,
+        )
+
+
+__all__ = ["TestWebhookRequest", "run_test_webhook", "write_spool"]

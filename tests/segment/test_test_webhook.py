@@ -1,0 +1,407 @@
+"""`frigade segment test-webhook` end to end against a recording server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from frigade_cli.segment.messages import message_problem
+from tests.conftest import Cli
+from tests.support.recorder import Answer, Recorder
+
+KEY = "api_private_testkey_0123456789"
+
+
+def send(cli: Cli, recorder: Recorder, *args: str, key: str | None = KEY) -> Any:
+    base = ["segment", "test-webhook", "--url", recorder.webhook_url]
+    if key is not None:
+        base += ["--api-key", key]
+    return cli(*base, *args)
+
+
+def spooled_messages(path: Path) -> list[dict[str, Any]]:
+    return [m for line in path.read_text().splitlines() for m in json.loads(line)["messages"]]
+
+
+def spool_files(isolated: Path) -> list[Path]:
+    return sorted((isolated / "state" / "spool").glob("*.ndjson"))
+
+
+def test_250_events_are_sent_as_three_arrays_of_100_100_and_50(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--count", "250", "--batch-size", "100")
+
+    assert result.exit_code == 0, result.output
+    bodies = recorder.bodies()
+    assert sorted(len(b) for b in bodies) == [50, 100, 100]
+    messages = [m for body in bodies for m in body]
+    assert len({m["messageId"] for m in messages}) == 250
+    assert {m["type"] for m in messages} == {"identify", "group", "track"}
+    assert all(message_problem(m) is None for m in messages)
+    for request in recorder.requests:
+        assert request.method == "POST"
+        assert request.path == "/v1/thirdParty/cdp/segment"
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["user-agent"] == "Segment (Actions)"
+
+
+def test_default_sends_one_message_of_each_type_in_one_batch(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder)
+
+    assert result.exit_code == 0, result.output
+    (body,) = recorder.bodies()
+    assert [m["type"] for m in body] == ["identify", "group", "track"]
+
+
+def test_a_key_given_with_bearer_prefix_is_not_doubled(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, key=f"Bearer {KEY}")
+
+    assert result.exit_code == 0, result.output
+    assert recorder.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_key_comes_from_env_then_profile(cli: Cli, recorder: Recorder, monkeypatch):
+    cli("config", "set", "api_key", "api_private_fromprofile_1")
+    assert send(cli, recorder, key=None).exit_code == 0
+    monkeypatch.setenv("FRIGADE_API_KEY", "api_private_fromenv_22")
+    assert send(cli, recorder, key=None).exit_code == 0
+
+    auth = [r.headers["authorization"] for r in recorder.requests]
+    assert auth == ["Bearer api_private_fromprofile_1", "Bearer api_private_fromenv_22"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_rejected_key_exits_4_keeps_the_events_and_never_shows_the_key(
+    cli: Cli, recorder: Recorder, isolated: Path, status: int
+):
+    recorder.default = Answer(status, b'{"statusCode":403,"message":"Forbidden"}')
+
+    result = send(cli, recorder, "--count", "250", "--concurrency", "1")
+
+    assert result.exit_code == 4
+    assert "api_private_****6789" in result.stderr
+    assert f"HTTP {status}" in result.stderr
+    assert KEY not in result.output
+    assert len(recorder.requests) == 1  # no point sending the rest with a bad key
+    (spool,) = spool_files(isolated)
+    assert len(spooled_messages(spool)) == 250
+    assert KEY not in spool.read_text()
+
+
+def test_transient_503_and_429_are_retried_and_nothing_is_lost(cli: Cli, recorder: Recorder):
+    recorder.answer(503, Answer(429, headers={"Retry-After": "0"}), 502)
+
+    result = send(cli, recorder, "--count", "250", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["retries"] == 3
+    assert summary["accepted"] == {"batches": 3, "events": 250}
+    accepted_ids = {
+        m["messageId"]
+        for r, status in zip(recorder.requests, [503, 429, 502] + [200] * 10)
+        if status == 200
+        for m in r.json()
+    }
+    assert len(accepted_ids) == 250
+
+
+def test_retry_after_is_honoured(cli: Cli, recorder: Recorder):
+    recorder.answer(Answer(429, headers={"Retry-After": "1"}))
+
+    started = time.monotonic()
+    result = send(cli, recorder)
+
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 0.95
+    assert len(recorder.requests) == 2
+
+
+def test_501_is_not_retried_and_the_batch_is_spooled_then_resent(
+    cli: Cli, recorder: Recorder, isolated: Path
+):
+    recorder.answer(501)
+
+    failed = send(cli, recorder, "--count", "5")
+
+    assert failed.exit_code == 5
+    assert len(recorder.requests) == 1
+    (spool,) = spool_files(isolated)
+    assert str(spool) in failed.stderr
+    sent_ids = [m["messageId"] for m in recorder.requests[0].json()]
+    assert [m["messageId"] for m in spooled_messages(spool)] == sent_ids
+
+    resent = cli("segment", "test-webhook", "--api-key", KEY, "--resend", str(spool))
+
+    assert resent.exit_code == 0, resent.output
+    assert [m["messageId"] for m in recorder.requests[1].json()] == sent_ids
+    assert not spool.exists()
+
+
+def test_a_resend_that_fails_again_keeps_the_file(cli: Cli, recorder: Recorder, isolated: Path):
+    recorder.default = Answer(400, b'{"statusCode":400,"message":"bad payload"}')
+    assert send(cli, recorder, "--count", "3").exit_code == 5
+    (spool,) = spool_files(isolated)
+
+    again = cli("segment", "test-webhook", "--api-key", KEY, "--resend", str(spool))
+
+    assert again.exit_code == 5
+    assert "bad payload" in again.stderr
+    assert spool_files(isolated) == [spool]
+    assert len(spooled_messages(spool)) == 3
+
+
+def test_monthly_active_user_cap_is_not_retried(cli: Cli, recorder: Recorder):
+    recorder.default = Answer(
+        429, b'{"statusCode":429,"message":"Monthly active user limit reached"}'
+    )
+
+    result = send(cli, recorder)
+
+    assert result.exit_code == 5
+    assert len(recorder.requests) == 1
+    assert "monthly active user cap" in result.stderr
+    assert "cannot help" in result.stderr
+
+
+def test_retries_exhausted_exit_5_with_the_batch_saved(
+    cli: Cli, recorder: Recorder, isolated: Path
+):
+    recorder.default = Answer(503)
+
+    result = send(cli, recorder, "--retries", "2", "--json")
+
+    assert result.exit_code == 5
+    assert len(recorder.requests) == 3
+    summary = json.loads(result.stdout)
+    assert summary["failed"] == {"batches": 1, "events": 3}
+    assert summary["spool_file"] == str(spool_files(isolated)[0])
+
+
+def test_an_unreachable_server_exits_5_and_keeps_the_events(cli: Cli, isolated: Path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    url = f"http://127.0.0.1:{port}/v1/thirdParty/cdp/segment"
+
+    result = cli("segment", "test-webhook", "--url", url, "--api-key", KEY, "--retries", "1")
+
+    assert result.exit_code == 5
+    assert "ConnectError" in result.stderr
+    assert len(spooled_messages(spool_files(isolated)[0])) == 3
+
+
+def test_dry_run_sends_nothing_and_prints_the_exact_requests(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--count", "4", "--batch-size", "2", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert recorder.requests == []
+    assert result.stdout.count(f"POST {recorder.webhook_url}") == 2
+    assert "Authorization: Bearer api_private_****6789" in result.stdout
+    assert KEY not in result.output
+
+
+def test_dry_run_json_is_one_document(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--count", "3", "--batch-size", "2", "--dry-run", "--json")
+
+    document = json.loads(result.stdout)
+    assert [len(r["body"]) for r in document["requests"]] == [2, 1]
+    assert document["requests"][0]["headers"]["Authorization"] == "Bearer api_private_****6789"
+
+
+def test_dry_run_works_without_a_key(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--dry-run", key=None)
+
+    assert result.exit_code == 0
+    assert "no API key" in result.stderr
+    assert recorder.requests == []
+
+
+def test_no_key_exits_3_and_says_where_keys_come_from(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, key=None)
+
+    assert result.exit_code == 3
+    assert "FRIGADE_API_KEY" in result.stderr
+    assert "frigade config set api_key" in result.stderr
+    assert recorder.requests == []
+
+
+def test_a_public_key_is_refused_before_sending(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, key="api_public_abcdef123456")
+
+    assert result.exit_code == 3
+    assert "public key" in result.stderr
+    assert "api_public_abcdef123456" not in result.output
+    assert recorder.requests == []
+
+
+def test_a_key_over_plain_http_to_a_remote_host_is_refused(cli: Cli):
+    result = cli(
+        "segment", "test-webhook", "--url", "http://frigade.example.com/hook", "--api-key", KEY
+    )
+
+    assert result.exit_code == 3
+    assert "plain http" in result.stderr
+
+
+def test_requests_stay_under_500_kb(cli: Cli, recorder: Recorder, tmp_path: Path):
+    big = {"type": "track", "userId": "u1", "event": "Big", "properties": {"blob": "x" * 30000}}
+    fixture = tmp_path / "big.json"
+    fixture.write_text(json.dumps(big))
+
+    result = send(cli, recorder, "--fixture", str(fixture), "--count", "40")
+
+    assert result.exit_code == 0, result.output
+    sizes = [len(r.body) for r in recorder.requests]
+    assert len(sizes) == 3
+    assert max(sizes) <= 500_000
+    assert sum(len(b) for b in recorder.bodies()) == 40
+
+
+def test_a_message_over_32_kb_is_refused_by_name(cli: Cli, recorder: Recorder, tmp_path: Path):
+    huge = {"type": "track", "userId": "u1", "event": "Huge", "messageId": "huge-1"}
+    huge["properties"] = {"blob": "x" * 40000}
+    fixture = tmp_path / "huge.json"
+    fixture.write_text(json.dumps(huge))
+
+    result = send(cli, recorder, "--fixture", str(fixture))
+
+    assert result.exit_code == 3
+    assert "32 KB" in result.stderr
+    assert recorder.requests == []
+
+
+def test_malformed_fixture_names_file_and_line(cli: Cli, recorder: Recorder, tmp_path: Path):
+    fixture = tmp_path / "events.ndjson"
+    fixture.write_text('{"type":"identify","userId":"a"}\n{"type": "track",\n')
+
+    result = send(cli, recorder, "--fixture", str(fixture))
+
+    assert result.exit_code == 3
+    assert f"{fixture} line 2" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_invalid_fixture_message_names_the_field(cli: Cli, recorder: Recorder, tmp_path: Path):
+    fixture = tmp_path / "events.json"
+    fixture.write_text(json.dumps([{"type": "identify", "userId": "a"}, {"type": "track", "userId": "b"}]))
+
+    result = send(cli, recorder, "--fixture", str(fixture))
+
+    assert result.exit_code == 3
+    assert "item 2" in result.stderr
+    assert "'event' is required" in result.stderr
+
+
+def test_named_fixtures_and_overrides(cli: Cli, recorder: Recorder):
+    result = send(
+        cli,
+        recorder,
+        "--fixture",
+        "identify",
+        "--fixture",
+        "track",
+        "--override",
+        "userId=user_42",
+        "--override",
+        "track:properties.amount=5",
+        "--count",
+        "4",
+    )
+
+    assert result.exit_code == 0, result.output
+    (body,) = recorder.bodies()
+    assert [m["type"] for m in body] == ["identify", "track", "identify", "track"]
+    assert {m["userId"] for m in body} == {"user_42"}
+    assert [m["properties"]["amount"] for m in body if m["type"] == "track"] == [5, 5]
+    assert "amount" not in body[0].get("traits", {})
+    assert len({m["messageId"] for m in body}) == 4
+
+
+def test_signing_secret_adds_segments_x_signature(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--signing-secret", "shh-secret", "--count", "3")
+
+    assert result.exit_code == 0, result.output
+    request = recorder.requests[0]
+    first = request.json()[0]
+    expected = hmac.new(
+        b"shh-secret",
+        json.dumps(first, separators=(",", ":"), ensure_ascii=False).encode(),
+        hashlib.sha1,
+    ).hexdigest()
+    assert request.headers["x-signature"] == expected
+
+
+def test_json_summary_has_the_documented_fields(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--count", "7", "--batch-size", "3", "--json")
+
+    summary = json.loads(result.stdout)
+    assert summary["batches"] == 3
+    assert summary["events"] == 7
+    assert summary["accepted"] == {"batches": 3, "events": 7}
+    assert summary["failed"] == {"batches": 0, "events": 0}
+    assert summary["status_codes"] == {"200": 3}
+    assert set(summary["latency_ms"]) == {"count", "p50", "p95", "max"}
+    assert summary["latency_ms"]["p50"] <= summary["latency_ms"]["max"]
+    assert summary["spool_file"] is None
+
+
+def test_verbose_logs_requests_with_the_key_redacted(cli: Cli, recorder: Recorder):
+    result = cli("-v", "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY)
+
+    assert result.exit_code == 0, result.output
+    assert f"> POST {recorder.webhook_url}" in result.stderr
+    assert "Bearer api_private_****6789" in result.stderr
+    assert KEY not in result.output
+
+
+def test_bad_flag_values_exit_2(cli: Cli, recorder: Recorder):
+    assert send(cli, recorder, "--batch-size", "4001").exit_code == 2
+    assert send(cli, recorder, "--count", "0").exit_code == 2
+    assert recorder.requests == []
+
+
+def test_unknown_type_exits_3(cli: Cli, recorder: Recorder):
+    result = send(cli, recorder, "--types", "identify,purchase")
+
+    assert result.exit_code == 3
+    assert "purchase" in result.stderr
+
+
+def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(
+    recorder: Recorder, isolated: Path
+):
+    recorder.delay = 0.05
+    args = ["segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY]
+    args += ["--count", "2000", "--batch-size", "10", "--concurrency", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frigade_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 20
+    while len(recorder.requests) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    (spool,) = spool_files(isolated)
+    spooled = {m["messageId"] for m in spooled_messages(spool)}
+    received = {m["messageId"] for body in recorder.bodies() for m in body}
+    assert len(spooled | received) == 2000  # every event either delivered or kept
+    assert 0 < len(spooled) < 2000
