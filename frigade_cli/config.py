@@ -13,7 +13,8 @@ from frigade_cli.errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    # mypy checks as 3.10 (pyproject), where tomli may be absent from the checking venv.
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 APP_NAME = "frigade"
 DEFAULT_PROFILE = "default"
@@ -115,14 +116,16 @@ class Config:
         except OSError as exc:
             raise ConfigError(f"cannot read config file {self.path}: {exc.strerror}") from None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(
                 f"config file {self.path} is not valid TOML ({exc})",
-                hint=f"fix or delete it; 'frigade config path' shows where it is",
+                hint="fix or delete it; 'frigade config path' shows where it is",
             ) from None
         profiles = data.get("profiles", {})
-        if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        if not isinstance(profiles, dict) or not all(
+            isinstance(v, dict) for v in profiles.values()
+        ):
             raise ConfigError(f"config file {self.path}: [profiles.NAME] tables expected")
         return data
 
@@ -131,7 +134,7 @@ class Config:
         return {k: str(v) for k, v in values.items()}
 
     def get(self, key: str, flag_value: str | None = None) -> str | None:
-        """A setting's value: flag (Typer already folds the env var into it), env, profile, default."""
+        """A setting's value: flag (Typer folds the env var into it), env, profile, default."""
         value, _ = self.lookup(key, flag_value)
         return value
 
@@ -170,4 +173,7 @@ class Config:
     def _save(self) -> None:
         import tomli_w
 
-        write_private(self.path, tomli_w.dumps(self.data).encode())
+        try:
+            write_private(self.path, tomli_w.dumps(self.data).encode())
+        except OSError as exc:
+            raise ConfigError(f"cannot write config file {self.path}: {exc.strerror}") from None

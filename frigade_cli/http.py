@@ -43,7 +43,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def is_quota_exhausted(response: httpx.Response) -> bool:
-    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate, so retrying cannot help."""
+    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help."""
     if response.status_code != 429:
         return False
     text = response.text.lower()
@@ -52,7 +52,7 @@ def is_quota_exhausted(response: httpx.Response) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry: capped exponential backoff with jitter, Retry-After first."""
+    """How often and how long to retry: capped exponential backoff, jitter, Retry-After first."""
 
     attempts: int = 5
     base: float = 0.25
@@ -114,6 +114,7 @@ async def send_with_retry(
         retry_error_callback=give_up,
         reraise=True,
     )
+
     async def attempt() -> httpx.Response:
         return await send()
 
@@ -169,17 +170,18 @@ def make_client(
 
 
 def _logging_hooks(log: Callable[[str], None]) -> dict[str, list[Any]]:
-    from frigade_cli.redact import redact_headers
+    from frigade_cli.redact import redact_headers, redact_text
 
     async def on_request(request: httpx.Request) -> None:
         request.extensions["frigade_started"] = time.perf_counter()
         headers = ", ".join(f"{k}: {v}" for k, v in redact_headers(request.headers.items()))
         size = len(request.content) if request.content else 0
-        log(f"> {request.method} {request.url} ({size} bytes) [{headers}]")
+        # The URL and other headers may hold a key too (a query parameter, a custom header).
+        log(redact_text(f"> {request.method} {request.url} ({size} bytes) [{headers}]"))
 
     async def on_response(response: httpx.Response) -> None:
         started = response.request.extensions.get("frigade_started", time.perf_counter())
         elapsed = (time.perf_counter() - started) * 1000
-        log(f"< {response.status_code} {response.request.url} in {elapsed:.1f} ms")
+        log(redact_text(f"< {response.status_code} {response.request.url} in {elapsed:.1f} ms"))
 
     return {"request": [on_request], "response": [on_response]}

@@ -40,7 +40,9 @@ class Terminal:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+            # Piped output is for reading in logs: do not squeeze it into 80 columns.
+            width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 200)
+            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
         return self._out
 
     @property
@@ -86,7 +88,7 @@ class Terminal:
             title=title, show_edge=False, header_style="bold", show_header=show_header, box=None
         )
         for column in columns:
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # never cut a value with '…'
         for row in rows:
             table.add_row(*(self.redact(str(cell)) for cell in row))
         self.out.print(table)

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 
 # Frigade keys, Segment write keys given to us, bearer/basic credentials in headers.
-_FRIGADE_KEY = re.compile(r"\b(api_(?:private|public)_)([A-Za-z0-9_\-]+)")
+# No word boundary before a key: it may follow "%20", "_" or any other text and is still a key.
+_FRIGADE_KEY = re.compile(r"(api_(?:private|public)_)([A-Za-z0-9_\-]+)")
 _AUTH_HEADER = re.compile(r"(?i)\b(Bearer|Basic)\s+([A-Za-z0-9_\-\.=+/:]+)")
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 

@@ -15,7 +15,6 @@ from frigade_cli.errors import FrigadeCliError
 from frigade_cli.exit_codes import ExitCode
 from frigade_cli.output import Terminal
 
-
 # Click's own exceptions (usage errors, exits) are left to Typer, whichever Click it ships.
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _PASS_THROUGH: tuple[type[BaseException], ...] = (_CLICK_EXCEPTION, typer.Exit, typer.Abort)

@@ -36,15 +36,22 @@ def make_batches(
     batch_size: int,
     max_bytes: int = MAX_BATCH_BYTES,
 ) -> Iterator[Batch]:
-    """Yield batches of at most `batch_size` messages whose body never exceeds `max_bytes`.
+    """Split `messages` into batches of at most `batch_size` whose body never exceeds `max_bytes`.
 
-    A message over Segment's 32 KB limit is refused with an error naming it.
+    A batch size out of range is refused at once, before any message is read; a message over
+    Segment's 32 KB limit is refused, with an error naming it, when the iteration reaches it.
     """
     if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:
         raise InputError(
             f"batch size {batch_size} is out of range: Segment allows {MIN_BATCH_SIZE} to "
             f"{MAX_BATCH_SIZE}"
         )
+    return _batches(messages, batch_size, max_bytes)
+
+
+def _batches(
+    messages: Iterable[dict[str, Any]], batch_size: int, max_bytes: int
+) -> Iterator[Batch]:
     encoded: list[bytes] = []
     current: list[dict[str, Any]] = []
     length = 2  # the brackets

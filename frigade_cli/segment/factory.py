@@ -10,9 +10,28 @@ from typing import Any
 
 from frigade_cli import __version__
 
-_FIRST = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Radia"]
+_FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Radia",
+]
 _LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov"]
-_COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Ent."]
+_COMPANIES = [
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Ent.",
+]
 _INDUSTRIES = ["Logistics", "Fintech", "Healthcare", "Retail", "Education", "Media"]
 _PLANS = ["free", "starter", "pro", "enterprise"]
 _EVENTS: list[tuple[str, dict[str, Any]]] = [
@@ -55,7 +74,7 @@ class MessageFactory:
             "context": {
                 "library": {"name": "frigade-cli", "version": __version__},
                 "locale": "en-US",
-                "ip": "203.0.113.%d" % self._rng.randint(1, 254),
+                "ip": f"203.0.113.{self._rng.randint(1, 254)}",
             },
             "integrations": {},
             "version": 2,

@@ -15,7 +15,7 @@ from frigade_cli.segment.messages import MESSAGE_TYPES, message_problem
 
 
 def fixtures_dir() -> Path:
-    """Where the named fixtures live: inside the installed package, or the source tree's `fixtures/`."""
+    """Where the named fixtures live: in the installed package, or the source tree's `fixtures/`."""
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "fixtures", here.parent / "fixtures"):
         if candidate.is_dir():
@@ -82,6 +82,17 @@ class Override:
             raise InputError(f"--override {'.'.join(self.path)}: cannot set inside a non-object")
 
 
+def _is_ndjson(lines: list[str]) -> bool:
+    """Several non-blank lines, the first a whole JSON object (not the start of a pretty one)."""
+    filled = [line for line in lines if line.strip()]
+    if len(filled) < 2:
+        return False
+    try:
+        return isinstance(orjson.loads(filled[0]), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def _parse_file(path: Path) -> list[tuple[str, Any]]:
     """(where, item) pairs from a JSON object, a JSON array or NDJSON file."""
     try:
@@ -95,7 +106,7 @@ def _parse_file(path: Path) -> list[tuple[str, Any]]:
     except orjson.JSONDecodeError as whole_error:
         lines = raw.decode("utf-8", "replace").splitlines()
         items: list[tuple[str, Any]] = []
-        if len([ln for ln in lines if ln.strip()]) > 1 and lines[0].lstrip().startswith("{"):
+        if _is_ndjson(lines):
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue

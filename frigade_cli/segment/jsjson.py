@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
+_MAX_SAFE_INTEGER = 2**53  # beyond it a JavaScript number is a double that has lost digits
+
 
 def _js_number(value: Any) -> Any:
     # JSON.stringify(129.0) is "129": integral floats lose their ".0"; NaN/Infinity become null.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        try:
+            value = float(value)
+        except OverflowError:
+            return None
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
         if value.is_integer() and abs(value) < 1e21:
-            return int(value)
+            if abs(value) <= _MAX_SAFE_INTEGER:
+                return int(value)
+            # JavaScript prints the shortest digits that identify the double, then zeros
+            # (1e20 is "100000000000000000000"); past 64 bits orjson cannot write it as an int.
+            return orjson.Fragment(str(int(Decimal(repr(value)))).encode())
         return value
     if isinstance(value, dict):
         return {str(k): _js_number(v) for k, v in value.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -18,8 +19,24 @@ MESSAGE_TYPES = ("identify", "group", "track", "page", "screen", "alias")
 FRIGADE_TYPES = ("identify", "group", "track")  # what Frigade's guide maps
 
 _ISO_8601 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-](?P<zone_hours>\d{2}):?(?P<zone_minutes>\d{2}))?)?$"
 )
+
+
+def _is_iso_8601(value: str) -> bool:
+    """The ISO-8601 shape, and a date and time that exist (no 30 February, no 10:61)."""
+    match = _ISO_8601.match(value)
+    if not match:
+        return False
+    parts = {name: int(digits) for name, digits in match.groupdict().items() if digits}
+    try:
+        date(parts["year"], parts["month"], parts["day"])
+        time(parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0))
+    except ValueError:
+        return False
+    return parts.get("zone_hours", 0) < 24 and parts.get("zone_minutes", 0) < 60
 
 
 class _Message(BaseModel):
@@ -43,7 +60,7 @@ class _Message(BaseModel):
             raise ValueError("either userId or anonymousId is required")
         for name in ("timestamp", "sentAt", "receivedAt", "originalTimestamp"):
             value = getattr(self, name)
-            if value is not None and not _ISO_8601.match(value):
+            if value is not None and not _is_iso_8601(value):
                 raise ValueError(f"{name} must be an ISO-8601 date-time, got {value!r}")
         return self
 
@@ -95,7 +112,11 @@ def _describe(error: ValidationError) -> str:
     msg = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "missing":
         return f"field '{loc}' is required"
-    if first["type"] == "union_tag_invalid" or loc == "type" or first["type"] == "union_tag_not_found":
+    if (
+        first["type"] == "union_tag_invalid"
+        or loc == "type"
+        or first["type"] == "union_tag_not_found"
+    ):
         return f"'type' must be one of {', '.join(MESSAGE_TYPES)}"
     return f"field '{loc}': {msg}" if loc else msg
 
@@ -115,7 +136,7 @@ def message_problem(message: Any) -> str | None:
 
 
 def validate_message(message: Any, where: str = "message") -> dict[str, Any]:
-    """Return `message` unchanged when it is Spec-valid; raise InputError naming `where` otherwise."""
+    """Return `message` unchanged when it is Spec-valid; else raise InputError naming `where`."""
     problem = message_problem(message)
     if problem:
         raise InputError(f"{where}: {problem}")

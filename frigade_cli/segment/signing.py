@@ -1,4 +1,4 @@
-"""Segment's `X-Signature`: hex HMAC-SHA1 of the JSON of the payload (the first element when batched)."""
+"""Segment's `X-Signature`: hex HMAC-SHA1 of the payload's JSON (its first element when batched)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from frigade_cli.segment import jsjson
 
 
 def signature(payload: Any, secret: str) -> str:
-    """The signature Segment computes for one event's payload with the destination's shared secret."""
+    """The signature Segment computes for one event's payload with the destination's secret."""
     return hmac.new(secret.encode(), jsjson.dumps(payload), hashlib.sha1).hexdigest()
 
 

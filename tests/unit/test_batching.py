@@ -1,0 +1,149 @@
+"""Webhook batches: by count, by bytes, bodies exactly the JSON arrays Segment would send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from frigade_cli.errors import InputError
+from frigade_cli.segment.batching import MAX_BATCH_SIZE, make_batches
+from frigade_cli.segment.factory import MessageFactory
+from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
+
+
+def messages(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    return list(MessageFactory(seed=seed).mix(count, ["identify", "group", "track"]))
+
+
+def large(count: int, size: int = 30_000) -> list[dict[str, Any]]:
+    """Track messages of about `size` bytes each, under the 32 KB limit."""
+    return [
+        {
+            "type": "track",
+            "userId": f"u{n}",
+            "event": "Big",
+            "messageId": f"big-{n}",
+            "properties": {"blob": "x" * size},
+        }
+        for n in range(count)
+    ]
+
+
+def js_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_250_messages_by_100_give_100_100_50() -> None:
+    batches = list(make_batches(messages(250), 100))
+
+    assert [b.size for b in batches] == [100, 100, 50]
+    assert [b.index for b in batches] == [0, 1, 2]
+
+
+def test_batches_keep_every_message_once_in_order() -> None:
+    source = messages(250)
+
+    batched = [m for b in make_batches(source, 100) for m in b.messages]
+
+    assert batched == source
+
+
+def test_exact_multiple_gives_no_empty_batch() -> None:
+    assert [b.size for b in make_batches(messages(200), 100)] == [100, 100]
+
+
+def test_no_messages_give_no_batches() -> None:
+    assert list(make_batches([], 100)) == []
+
+
+def test_body_is_exactly_the_compact_json_array_of_the_messages() -> None:
+    source = messages(7)
+    source[0]["traits"]["name"] = "Zoë Ångström"
+
+    [batch] = make_batches(source, 100)
+
+    assert batch.body == js_json(source)
+    assert json.loads(batch.body) == source
+
+
+def test_each_body_holds_only_its_own_messages() -> None:
+    batches = list(make_batches(messages(5), 2))
+
+    assert [json.loads(b.body) for b in batches] == [b.messages for b in batches]
+
+
+def test_body_writes_integral_floats_as_javascript_does() -> None:
+    message = {"type": "track", "userId": "u", "event": "Paid", "properties": {"amount": 129.0}}
+
+    [batch] = make_batches([message], 1)
+
+    assert (
+        batch.body == b'[{"type":"track","userId":"u","event":"Paid","properties":{"amount":129}}]'
+    )
+
+
+def test_large_messages_split_by_bytes_before_count() -> None:
+    batches = list(make_batches(large(40), 100))
+
+    assert len(batches) > 1
+    assert all(len(b.body) <= MAX_BATCH_BYTES for b in batches)
+    assert sum(b.size for b in batches) == 40
+
+
+def test_byte_cap_fills_each_batch_as_far_as_it_can() -> None:
+    batches = list(make_batches(large(40), 100))
+    per_message = len(js_json(large(1)[0]))
+
+    for batch in batches[:-1]:
+        assert len(batch.body) + per_message + 1 > MAX_BATCH_BYTES
+
+
+def test_a_custom_byte_cap_is_respected() -> None:
+    batches = list(make_batches(messages(100), 100, max_bytes=5_000))
+
+    assert len(batches) > 1
+    assert all(len(b.body) <= 5_000 for b in batches)
+
+
+def test_message_at_32_kb_is_batched() -> None:
+    message = large(1, size=0)[0]
+    message["properties"]["blob"] = "x" * (MAX_MESSAGE_BYTES - len(js_json(message)))
+
+    [batch] = make_batches([message], 1)
+
+    assert len(batch.body) == MAX_MESSAGE_BYTES + 2
+
+
+def test_message_over_32_kb_is_refused_naming_its_message_id() -> None:
+    source = messages(3) + large(1, size=MAX_MESSAGE_BYTES)
+
+    with pytest.raises(InputError) as info:
+        list(make_batches(source, 100))
+
+    assert "big-0" in str(info.value)
+    assert "32 KB" in str(info.value)
+
+
+def test_oversize_message_without_id_is_named_by_position() -> None:
+    message = large(1, size=MAX_MESSAGE_BYTES)[0]
+    del message["messageId"]
+
+    with pytest.raises(InputError, match="message 3"):
+        list(make_batches([*messages(2), message], 100))
+
+
+@pytest.mark.parametrize("size", [1, 4000])
+def test_batch_size_bounds_are_allowed(size: int) -> None:
+    assert sum(b.size for b in make_batches(messages(5), size)) == 5
+
+
+@pytest.mark.parametrize("size", [0, -1, MAX_BATCH_SIZE + 1])
+def test_batch_size_out_of_range_is_refused_when_called(size: int) -> None:
+    with pytest.raises(InputError, match="1 to 4000"):
+        make_batches(messages(5), size)
+
+
+def test_batch_size_one_gives_one_message_per_batch() -> None:
+    assert [b.size for b in make_batches(messages(3), 1)] == [1, 1, 1]
