@@ -46,9 +46,8 @@ _PAGES = [("Billing", "/settings/billing"), ("Dashboard", "/"), ("Reports", "/re
 
 def iso_millis(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a `Z`, as Segment writes timestamps."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    utc = moment.astimezone(timezone.utc) if moment.utcoffset() else moment
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class MessageFactory:
@@ -56,21 +55,28 @@ class MessageFactory:
 
     def __init__(self, seed: int | None = None, run_id: str | None = None) -> None:
         self._rng = random.Random(seed)
-        self.run_id = run_id or uuid.uuid4().hex[:8]
+        self.run_id = run_id or uuid.uuid4().hex[:12]
         self._n = 0
+        self._anonymous_ids: dict[int, str] = {}
 
     def _common(self, type_: str, user_n: int) -> dict[str, Any]:
         now = datetime.now(timezone.utc)
         original = now - timedelta(milliseconds=self._rng.randint(5, 400))
+        anonymous_id = self._anonymous_ids.get(user_n)
+        if anonymous_id is None:  # one device per user, as a browser keeps its anonymousId
+            anonymous_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            self._anonymous_ids[user_n] = anonymous_id
+        stamp = iso_millis(now)
         return {
             "type": type_,
-            "messageId": f"frigade-cli-{self.run_id}-{self._n:07d}-{uuid.uuid4().hex[:12]}",
+            # The run id is random per run; the counter makes every id of a run unique.
+            "messageId": f"frigade-cli-{self.run_id}-{self._n:07d}",
             "userId": f"cli_user_{self.run_id}_{user_n}",
-            "anonymousId": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-            "timestamp": iso_millis(now),
+            "anonymousId": anonymous_id,
+            "timestamp": stamp,
             "originalTimestamp": iso_millis(original),
             "sentAt": iso_millis(original + timedelta(milliseconds=4)),
-            "receivedAt": iso_millis(now),
+            "receivedAt": stamp,
             "context": {
                 "library": {"name": "frigade-cli", "version": __version__},
                 "locale": "en-US",

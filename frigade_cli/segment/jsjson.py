@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -35,8 +36,19 @@ def _js_number(value: Any) -> Any:
     return value
 
 
+# A number token orjson writes differently from JavaScript: "129.0", "1e+16", 16+ digits.
+# Strings can look alike; a false alarm only costs the slow path, never correctness.
+_MAY_DIFFER = re.compile(rb"(?:^|[:,\[])-?(?:\d+\.0(?:[,\]}]|$)|\d+(?:\.\d+)?[eE]|\d{16})")
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON with non-ASCII kept and integral floats written as integers."""
+    try:
+        fast = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # an integer past 64 bits: JavaScript writes it as a double
+        return orjson.dumps(_js_number(value))
+    if not _MAY_DIFFER.search(fast):
+        return fast
     return orjson.dumps(_js_number(value))
 
 
