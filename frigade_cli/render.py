@@ -51,6 +51,10 @@ def delivery_summary(terminal: Terminal, summary: dict[str, Any], json_output: b
     ]
     if summary["spool_file"]:
         rows.append(("saved to", summary["spool_file"]))
+    if "sandbox" in summary:
+        check = summary["sandbox"]
+        by_type = ", ".join(f"{t} {n}" for t, n in sorted(check["ingested_by_type"].items()))
+        rows.append(("sandbox", f"ingested {check['ingested']} events ({by_type or 'none'})"))
     terminal.table(["", ""], rows, show_header=False)
 
 

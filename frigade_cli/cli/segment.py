@@ -114,6 +114,14 @@ def test_webhook(
         float, typer.Option(min=0.1, help="Seconds to wait for each response.")
     ] = 30.0,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable synthetic values.")] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Start a local sandbox (no account, no network), send to its webhook with its "
+            "key, and check that its Frigade side ingested every event.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Send test batches to Frigade's Segment webhook, exactly as Segment sends them.
@@ -141,6 +149,7 @@ def test_webhook(
             retries=retries,
             timeout=timeout,
             seed=seed,
+            sandbox=sandbox,
             json_output=json_output,
         ),
     )

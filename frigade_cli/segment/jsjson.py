@@ -36,9 +36,12 @@ def _js_number(value: Any) -> Any:
     return value
 
 
-# A number token orjson writes differently from JavaScript: "129.0", "1e+16", 16+ digits.
-# Strings can look alike; a false alarm only costs the slow path, never correctness.
-_MAY_DIFFER = re.compile(rb"(?:^|[:,\[])-?(?:\d+\.0(?:[,\]}]|$)|\d+(?:\.\d+)?[eE]|\d{16})")
+# orjson and JSON.stringify differ only on integral floats (orjson writes 129.0 and 1e+16 where
+# JavaScript writes 129 and 10000000000000000) and on integers past 2**53. Three cheap scans
+# find anything that looks like either, even inside a string; only then is the exact path taken.
+_INTEGRAL_FLOAT = re.compile(rb"\.0(?:[,\]}]|$)")
+_BIG_EXPONENT = re.compile(rb"e\+(?:1[6-9]|20)(?:[,\]}]|$)")
+_LONG_INTEGER = re.compile(rb"\d{16}")
 
 
 def dumps(value: Any) -> bytes:
@@ -47,7 +50,9 @@ def dumps(value: Any) -> bytes:
         fast = orjson.dumps(value)
     except orjson.JSONEncodeError:  # an integer past 64 bits: JavaScript writes it as a double
         return orjson.dumps(_js_number(value))
-    if not _MAY_DIFFER.search(fast):
+    if not (
+        _INTEGRAL_FLOAT.search(fast) or _BIG_EXPONENT.search(fast) or _LONG_INTEGER.search(fast)
+    ):
         return fast
     return orjson.dumps(_js_number(value))
 

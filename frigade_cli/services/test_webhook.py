@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frigade_cli import render
 from frigade_cli.app import App
 from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.errors import AuthError, Interrupted, UpstreamError
+from frigade_cli.errors import AuthError, InputError, Interrupted, UpstreamError
 from frigade_cli.http import RetryPolicy, check_url
 from frigade_cli.redact import redact_key
 from frigade_cli.spool import read_spool, write_spool
@@ -23,6 +23,9 @@ from frigade_cli.webhook import (
     plan_batches,
     webhook_headers,
 )
+
+if TYPE_CHECKING:
+    from frigade_cli.sandbox import RunningSandbox
 
 
 @dataclass
@@ -43,6 +46,7 @@ class TestWebhookRequest:
     retries: int = 4
     timeout: float = 30.0
     seed: int | None = None
+    sandbox: bool = False
     json_output: bool = False
 
 
@@ -57,6 +61,31 @@ def webhook_url(app: App, flag: str | None) -> str:
 
 def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
     """Do the whole run and render it; raise the error that sets the exit code when it failed."""
+    if req.sandbox:
+        return _run_on_sandbox(app, req)
+    return _run(app, req)
+
+
+def _run_on_sandbox(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
+    """The same run against a local sandbox, then a check that Frigade's side ingested it all."""
+    if req.url or req.api_key or req.resend:
+        raise InputError(
+            "--sandbox sends to its own webhook with its own key: drop --url, "
+            "--api-key and --resend"
+        )
+    from frigade_cli.sandbox import SandboxConfig, run_sandbox
+
+    with run_sandbox(SandboxConfig(port=0)) as sandbox:
+        app.terminal.info(f"sandbox started at {sandbox.url}")
+        report = _run(
+            app, replace(req, url=sandbox.webhook_url, api_key=sandbox.api_key), sandbox=sandbox
+        )
+    return report
+
+
+def _run(
+    app: App, req: TestWebhookRequest, sandbox: RunningSandbox | None = None
+) -> DeliveryReport | None:
     terminal = app.terminal
     terminal.add_secret(req.api_key, req.signing_secret)
     key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
@@ -79,7 +108,10 @@ def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None
             terminal.warn("no API key configured: the Authorization header shows a placeholder")
         requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in batches]
         render.dry_run(terminal, requests, req.json_output)
-        terminal.info(f"dry run: {len(messages)} events in {len(batches)} requests, nothing sent")
+        terminal.info(
+            f"dry run: {_count(len(messages), 'event')} in {_count(len(batches), 'request')}, "
+            "nothing sent"
+        )
         return None
 
     assert key is not None
@@ -93,7 +125,9 @@ def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None
         log=terminal.debug if terminal.verbose else None,
     )
     report = DeliveryReport(url=url, batch_size=req.batch_size, batches=batches)
-    terminal.info(f"sending {report.events} events in {len(batches)} batches to {url}")
+    terminal.info(
+        f"sending {_count(report.events, 'event')} in {_count(len(batches), 'batch')} to {url}"
+    )
     _deliver(app, sender, report)
 
     if req.resend is not None:
@@ -101,10 +135,30 @@ def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None
     elif not report.ok:
         report.spool()
     summary = report.as_dict()
+    if sandbox is not None:
+        summary["sandbox"] = _sandbox_check(sandbox, report)
     render.delivery_summary(terminal, summary, req.json_output)
     _raise_for_outcome(report, key, summary)
-    terminal.success(f"{report.events} events accepted by {url}")
+    if sandbox is not None and not summary["sandbox"]["all_ingested"]:
+        raise UpstreamError(
+            f"the sandbox accepted {summary['accepted']['events']} events but ingested "
+            f"{summary['sandbox']['ingested']}"
+        )
+    terminal.success(f"{_count(report.events, 'event')} accepted by {url}")
     return report
+
+
+def _sandbox_check(sandbox: RunningSandbox, report: DeliveryReport) -> dict[str, Any]:
+    """What the sandbox's Frigade side did with the accepted events, read from its counters."""
+    frigade = sandbox.stats()["frigade"]
+    accepted = report.as_dict()["accepted"]["events"]
+    ingested = int(frigade["ingested"]) + int(frigade["ignored"])
+    return {
+        "url": sandbox.url,
+        "ingested": ingested,
+        "ingested_by_type": frigade["ingested_by_type"],
+        "all_ingested": ingested == accepted,
+    }
 
 
 def _deliver(app: App, sender: WebhookSender, report: DeliveryReport) -> None:
@@ -168,3 +222,8 @@ def _raise_for_outcome(report: DeliveryReport, key: str, summary: dict[str, Any]
 
 
 __all__ = ["TestWebhookRequest", "run_test_webhook", "write_spool"]
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun + ("es" if noun.endswith("ch") else "s")
+    return f"{n} {noun if n == 1 else plural}"

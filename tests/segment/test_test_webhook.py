@@ -110,7 +110,7 @@ def test_transient_503_and_429_are_retried_and_nothing_is_lost(cli: Cli, recorde
     assert summary["accepted"] == {"batches": 3, "events": 250}
     accepted_ids = {
         m["messageId"]
-        for r, status in zip(recorder.requests, [503, 429, 502] + [200] * 10)
+        for r, status in zip(recorder.requests, [503, 429, 502, 200, 200, 200], strict=True)
         if status == 200
         for m in r.json()
     }
@@ -295,7 +295,8 @@ def test_malformed_fixture_names_file_and_line(cli: Cli, recorder: Recorder, tmp
 
 def test_invalid_fixture_message_names_the_field(cli: Cli, recorder: Recorder, tmp_path: Path):
     fixture = tmp_path / "events.json"
-    fixture.write_text(json.dumps([{"type": "identify", "userId": "a"}, {"type": "track", "userId": "b"}]))
+    messages = [{"type": "identify", "userId": "a"}, {"type": "track", "userId": "b"}]
+    fixture.write_text(json.dumps(messages))
 
     result = send(cli, recorder, "--fixture", str(fixture))
 
@@ -396,7 +397,7 @@ def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(
     while len(recorder.requests) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=20)
+    _, stderr = proc.communicate(timeout=20)
 
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr

@@ -1,0 +1,288 @@
+"""The sandbox's settings: keys, the Webhooks (Actions) destination, fault injection, durations.
+
+Pure data and validation, no I/O, cheap to import (the CLI builds a `SandboxConfig` before it
+imports the server).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from frigade_cli.errors import InputError
+from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
+from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES
+
+DEFAULT_PORT = 8787
+DEFAULT_BATCH_SIZE = 100  # Frigade's guide; Segment's own default is 1000
+DEFAULT_FLUSH_INTERVAL = 1.0
+MAX_FLUSH_INTERVAL = 3600.0
+MAX_LATENCY = 60.0
+METHODS = ("POST", "PUT", "PATCH")
+KEY_NAMES = ("api_key", "public_key", "write_key")
+# Segment retries for up to 4 hours; a sandbox gives up after a few quick attempts instead.
+DEFAULT_RETRY = RetryPolicy(attempts=5, base=0.1, cap=2.0, max_retry_after=5.0)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str | float | int, what: str = "duration") -> float:
+    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m` or `1h`; InputError when unreadable."""
+    if isinstance(value, bool):
+        raise InputError(f"{what} {value!r} is not a duration")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if not match:
+            raise InputError(
+                f"{what} {value!r} is not a duration: use e.g. 250ms, 2s, 1.5 (seconds) or 1m"
+            )
+        seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    if seconds < 0 or seconds != seconds:
+        raise InputError(f"{what} {value!r} must not be negative")
+    return seconds
+
+
+def generate_key(kind: str) -> str:
+    """A fresh key: `api_private_sandbox_...`, `api_public_sandbox_...` or `wk_sandbox_...`."""
+    token = secrets.token_hex(12)
+    if kind == "api_key":
+        return f"api_private_sandbox_{token}"
+    if kind == "public_key":
+        return f"api_public_sandbox_{token}"
+    return f"wk_sandbox_{token}"
+
+
+@dataclass
+class DestinationConfig:
+    """The Segment Webhooks (Actions) destination the sandbox runs, modelled on its `send` action.
+
+    `url` None means the sandbox's own Frigade webhook; `headers` None means
+    `Authorization: Bearer <the sandbox's private key>` (Frigade's recommended mapping).
+    """
+
+    url: str | None = None
+    method: str = "POST"
+    headers: dict[str, str] | None = None
+    enable_batching: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL
+    shared_secret: str | None = None
+    event_types: tuple[str, ...] = FRIGADE_TYPES
+    enabled: bool = True
+
+    def validate(self) -> None:
+        if self.url is not None:
+            # headers None means the default Authorization header: a secret either way.
+            check_url(self.url, carries_secret=self.headers != {}, what="destination url")
+        if self.method.upper() not in METHODS:
+            raise InputError(
+                f"destination method {self.method!r} must be one of {', '.join(METHODS)}"
+            )
+        self.method = self.method.upper()
+        if self.headers is not None:
+            for name, value in self.headers.items():
+                if not (str(name).isascii() and str(value).isascii()):
+                    raise InputError(f"destination header {name!r}: Segment allows ASCII only")
+        if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
+            raise InputError(
+                f"batch size {self.batch_size} is out of range: Segment allows "
+                f"{MIN_BATCH_SIZE} to {MAX_BATCH_SIZE}"
+            )
+        if not 0 < self.flush_interval <= MAX_FLUSH_INTERVAL:
+            raise InputError(
+                f"flush interval {self.flush_interval:g}s must be above 0 and at most "
+                f"{MAX_FLUSH_INTERVAL:g}s"
+            )
+        unknown = [t for t in self.event_types if t not in MESSAGE_TYPES]
+        if unknown:
+            raise InputError(
+                f"event type {unknown[0]!r} is not a Segment type ({', '.join(MESSAGE_TYPES)})"
+            )
+
+
+@dataclass
+class SandboxConfig:
+    """Everything a sandbox run needs; keys left as None are generated (and marked as such)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str | None = None
+    public_key: str | None = None
+    write_key: str | None = None
+    # Where flowStates actions are sent as track events; None: the sandbox's own Segment side.
+    segment_api_url: str | None = None
+    destination: DestinationConfig = field(default_factory=DestinationConfig)
+    fail_rate: float = 0.0
+    latency: float = 0.0
+    data_path: Path | None = None
+    retry: RetryPolicy = DEFAULT_RETRY
+    max_in_flight: int = 4
+    strict_spec: bool = False
+    keepalive: float = 15.0
+    drain_timeout: float = 2.0
+    recent_events: int = 1000
+    generated: frozenset[str] = field(default=frozenset(), init=False)
+
+    def __post_init__(self) -> None:
+        made = set()
+        for name in KEY_NAMES:
+            if not getattr(self, name):
+                setattr(self, name, generate_key(name))
+                made.add(name)
+        self.generated = frozenset(made)
+
+    @property
+    def keys(self) -> tuple[str, str, str]:
+        assert self.api_key and self.public_key and self.write_key
+        return self.api_key, self.public_key, self.write_key
+
+    def validate(self) -> SandboxConfig:
+        """Raise InputError naming the first unusable value; return self for chaining."""
+        api_key, public_key, _ = self.keys
+        if not api_key.startswith("api_private_"):
+            raise InputError("--api-key must be a private key (api_private_...)")
+        if not public_key.startswith("api_public_"):
+            raise InputError("--public-key must be a public key (api_public_...)")
+        if not 0 <= self.port <= 65535:
+            raise InputError(f"port {self.port} is out of range (0-65535; 0 picks a free port)")
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise InputError(f"fail rate {self.fail_rate:g} must be between 0 and 1")
+        if not 0.0 <= self.latency <= MAX_LATENCY:
+            raise InputError(f"latency {self.latency:g}s must be between 0 and {MAX_LATENCY:g}s")
+        if self.segment_api_url is not None:
+            check_url(self.segment_api_url, carries_secret=True, what="segment API url")
+        if self.max_in_flight < 1:
+            raise InputError("max in-flight deliveries must be at least 1")
+        self.destination.validate()
+        return self
+
+    def settings_json(self) -> dict[str, Any]:
+        """The runtime-changeable settings, as `GET /_sandbox/config` shows them."""
+        d = self.destination
+        return {
+            "fail_rate": self.fail_rate,
+            "latency": self.latency,
+            "segment_api_url": self.segment_api_url,
+            "strict_spec": self.strict_spec,
+            "retry": {
+                "attempts": self.retry.attempts,
+                "base": self.retry.base,
+                "cap": self.retry.cap,
+                "max_retry_after": self.retry.max_retry_after,
+            },
+            "destination": {
+                "url": d.url,
+                "method": d.method,
+                "headers": d.headers,
+                "enable_batching": d.enable_batching,
+                "batch_size": d.batch_size,
+                "flush_interval": d.flush_interval,
+                "shared_secret": d.shared_secret,
+                "event_types": list(d.event_types),
+                "enabled": d.enabled,
+            },
+        }
+
+    def patched(self, changes: Mapping[str, Any]) -> SandboxConfig:
+        """A validated copy with `changes` (the JSON of `PATCH /_sandbox/config`) applied.
+
+        Durations accept numbers (seconds) or strings such as `250ms`.
+        """
+        if not isinstance(changes, Mapping):
+            raise InputError("the body must be a JSON object of settings")
+        top = {"fail_rate", "latency", "segment_api_url", "strict_spec", "retry", "destination"}
+        _no_unknown(changes, top, "setting")
+        new = replace(self, destination=replace(self.destination))
+        new.generated = self.generated
+        if "fail_rate" in changes:
+            new.fail_rate = _number(changes["fail_rate"], "fail_rate")
+        if "latency" in changes:
+            new.latency = parse_duration(changes["latency"], "latency")
+        if "segment_api_url" in changes:
+            new.segment_api_url = _optional_str(changes["segment_api_url"], "segment_api_url")
+        if "strict_spec" in changes:
+            new.strict_spec = _bool(changes["strict_spec"], "strict_spec")
+        if "retry" in changes:
+            new.retry = _patched_retry(new.retry, changes["retry"])
+        if "destination" in changes:
+            _patch_destination(new.destination, changes["destination"])
+        return new.validate()
+
+
+def _no_unknown(changes: Mapping[str, Any], known: set[str], what: str) -> None:
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InputError(f"unknown {what} {unknown[0]!r}: use {', '.join(sorted(known))}")
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _optional_str(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{name} must be a string or null, got {value!r}")
+    return value or None
+
+
+def _patched_retry(policy: RetryPolicy, changes: Any) -> RetryPolicy:
+    if not isinstance(changes, Mapping):
+        raise InputError('retry must be an object such as {"attempts": 3, "base": 0.05}')
+    known = {f.name for f in fields(RetryPolicy)}
+    _no_unknown(changes, known, "retry setting")
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "attempts":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"retry.attempts must be a whole number >= 1, got {value!r}")
+            values[name] = value
+        else:
+            values[name] = parse_duration(value, f"retry.{name}")
+    return replace(policy, **values)
+
+
+def _patch_destination(dest: DestinationConfig, changes: Any) -> None:
+    if not isinstance(changes, Mapping):
+        raise InputError("destination must be an object of destination settings")
+    _no_unknown(changes, {f.name for f in fields(DestinationConfig)}, "destination setting")
+    for name, value in changes.items():
+        if name in ("url", "shared_secret"):
+            setattr(dest, name, _optional_str(value, f"destination.{name}"))
+        elif name == "method":
+            if not isinstance(value, str):
+                raise InputError(f"destination.method must be a string, got {value!r}")
+            dest.method = value
+        elif name == "headers":
+            if value is not None and not (
+                isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
+            ):
+                raise InputError("destination.headers must be an object of strings or null")
+            dest.headers = None if value is None else {str(k): v for k, v in value.items()}
+        elif name in ("enable_batching", "enabled"):
+            setattr(dest, name, _bool(value, f"destination.{name}"))
+        elif name == "batch_size":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"destination.batch_size must be a whole number, got {value!r}")
+            dest.batch_size = value
+        elif name == "flush_interval":
+            dest.flush_interval = parse_duration(value, "destination.flush_interval")
+        elif name == "event_types":
+            if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                raise InputError("destination.event_types must be a list of Segment types")
+            dest.event_types = tuple(value)

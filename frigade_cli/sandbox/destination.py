@@ -1,0 +1,274 @@
+"""The Segment Webhooks (Actions) destination, as the sandbox runs it for accepted events.
+
+Modelled on segmentio/action-destinations' `webhook` destination (`send` action):
+- only subscribed event types are delivered (default identify, group, track: Frigade's mapping);
+- with batching, events wait in a batch per (url, method, headers); a batch is sent when it holds
+  `batch_size` events or when `flush_interval` has passed since its first event (Segment's own wait
+  can reach about a minute); the body is the bare JSON array, as JavaScript writes it;
+- without batching, each event is one request whose body is the event;
+- headers: `user-agent: Segment (Actions)`, `content-type: application/json`, the mapping's headers
+  and, with a shared secret, `X-Signature` (HMAC-SHA1 of the first element when batched);
+- 408, 423, 429 and 5xx except 501 are retried with backoff (a few quick attempts here; Segment
+  keeps trying for up to 4 hours); a batch that still fails is kept as undeliverable, never dropped.
+
+Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from frigade_cli.http import send_with_retry
+from frigade_cli.redact import redact_headers
+from frigade_cli.sandbox.clock import now_iso
+from frigade_cli.segment import jsjson, signing
+
+if TYPE_CHECKING:
+    import httpx
+
+    from frigade_cli.sandbox.app import Sandbox
+
+USER_AGENT = "Segment (Actions)"
+
+
+@dataclass(slots=True)
+class OutgoingBatch:
+    """Events bound for one (url, method, headers), sent as one request when batched."""
+
+    id: str
+    url: str
+    method: str
+    headers: tuple[tuple[str, str], ...]
+    secret: str | None
+    batched: bool
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+
+
+BatchKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+class Destination:
+    """Batches, signs, sends and retries; counts everything in the sandbox's stats."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._pending: dict[BatchKey, OutgoingBatch] = {}
+        self._queue: asyncio.Queue[OutgoingBatch] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._waiting_events = 0
+        self.in_flight = 0
+
+    @property
+    def waiting_events(self) -> int:
+        """Events accepted for delivery and not yet being sent."""
+        return self._waiting_events
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"sandbox-delivery-{n}")
+            for n in range(self._sandbox.config.max_in_flight)
+        ]
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+
+    # Accepting events (called by the Segment side; never awaits) ---------------------------------
+    def accept(self, messages: list[dict[str, Any]]) -> None:
+        sandbox = self._sandbox
+        settings = sandbox.config.destination
+        if not settings.enabled:
+            sandbox.stats.destination_filtered += len(messages)
+            return
+        types = settings.event_types
+        subscribed = [m for m in messages if m.get("type") in types]
+        sandbox.stats.destination_filtered += len(messages) - len(subscribed)
+        if not subscribed:
+            return
+        url = settings.url or sandbox.webhook_url
+        if settings.headers is None:
+            headers: tuple[tuple[str, str], ...] = (("Authorization", f"Bearer {sandbox.api_key}"),)
+        else:
+            headers = tuple(sorted(settings.headers.items()))
+        method, secret = settings.method, settings.shared_secret
+        self._waiting_events += len(subscribed)
+        if not settings.enable_batching:
+            for message in subscribed:
+                self._ready(
+                    OutgoingBatch(_batch_id(), url, method, headers, secret, False, [message])
+                )
+            return
+        key = (url, method, headers)
+        size = settings.batch_size
+        start = 0
+        while start < len(subscribed):
+            batch = self._pending.get(key)
+            if batch is None:
+                batch = OutgoingBatch(_batch_id(), url, method, headers, secret, True)
+                batch.timer = asyncio.get_running_loop().call_later(
+                    settings.flush_interval, self._flush_due, key, batch
+                )
+                self._pending[key] = batch
+            room = size - len(batch.messages)
+            if room <= 0:  # the batch size was lowered while this batch waited
+                self._dispatch(key, batch)
+                continue
+            batch.messages.extend(subscribed[start : start + room])
+            start += room
+            if len(batch.messages) >= size:
+                self._dispatch(key, batch)
+
+    def _flush_due(self, key: BatchKey, batch: OutgoingBatch) -> None:
+        if self._pending.get(key) is batch:
+            self._dispatch(key, batch)
+
+    def _dispatch(self, key: BatchKey, batch: OutgoingBatch) -> None:
+        if batch.timer is not None:
+            batch.timer.cancel()
+            batch.timer = None
+        del self._pending[key]
+        self._ready(batch)
+
+    def _ready(self, batch: OutgoingBatch) -> None:
+        assert self._queue is not None, "the destination is not started"
+        self._queue.put_nowait(batch)
+
+    def flush(self) -> int:
+        """Send every waiting batch now, whatever its size; the number of batches sent."""
+        pending = list(self._pending.items())
+        for key, batch in pending:
+            self._dispatch(key, batch)
+        return len(pending)
+
+    def idle(self) -> bool:
+        return self._waiting_events == 0 and self.in_flight == 0
+
+    async def drain(self, timeout: float) -> bool:
+        """Flush and wait (up to `timeout` seconds) until every batch is delivered or given up."""
+        self.flush()
+        if self._queue is None:
+            return True
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def clear(self) -> None:
+        """Drop waiting batches without sending them (reset); batches in flight still finish."""
+        for batch in self._pending.values():
+            if batch.timer is not None:
+                batch.timer.cancel()
+        self._pending.clear()
+        if self._queue is not None:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+                self._queue.task_done()
+        self._waiting_events = 0
+
+    # Sending --------------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = await self._queue.get()
+            self._waiting_events -= len(batch.messages)
+            self.in_flight += 1
+            try:
+                await self._deliver(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not lose the batch: keep it as undeliverable
+                self._give_up(batch, None, f"{type(exc).__name__}: {exc}", 0)
+            finally:
+                self.in_flight -= 1
+                self._queue.task_done()
+
+    async def _deliver(self, batch: OutgoingBatch) -> None:
+        import httpx
+
+        sandbox = self._sandbox
+        stats = sandbox.stats
+        messages = batch.messages
+        body = jsjson.dumps(messages if batch.batched else messages[0])
+        headers = {"user-agent": USER_AGENT, "content-type": "application/json"}
+        headers.update(batch.headers)
+        if batch.secret:
+            headers["X-Signature"] = (
+                signing.batch_signature(messages, batch.secret)
+                if batch.batched
+                else signing.signature(messages[0], batch.secret)
+            )
+        client = sandbox.client
+        attempts = 0
+
+        async def send() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            stats.destination_requests += 1
+            return await client.request(batch.method, batch.url, content=body, headers=headers)
+
+        def on_retry(attempt: int, reason: str, wait: float) -> None:
+            stats.destination_retries += 1
+            sandbox.hub.publish(
+                "destination",
+                "retry",
+                {"batchId": batch.id, "attempt": attempt, "reason": reason, "wait": round(wait, 3)},
+            )
+
+        try:
+            response = await send_with_retry(send, sandbox.config.retry, on_retry)
+        except httpx.HTTPError as exc:
+            self._give_up(batch, None, f"{type(exc).__name__}: {exc}", attempts)
+            return
+        status = response.status_code
+        if 200 <= status < 300:
+            stats.destination_batches_delivered += 1
+            stats.destination_events_delivered += len(messages)
+            sandbox.hub.publish("destination", "delivered", self._summary(batch, status, attempts))
+            return
+        self._give_up(batch, status, f"HTTP {status}: {response.text[:300]}", attempts)
+
+    def _give_up(self, batch: OutgoingBatch, status: int | None, error: str, attempts: int) -> None:
+        sandbox = self._sandbox
+        sandbox.stats.destination_undeliverable_batches += 1
+        sandbox.stats.destination_undeliverable_events += len(batch.messages)
+        summary = self._summary(batch, status, attempts)
+        summary["error"] = error
+        record = {
+            **summary,
+            "id": batch.id,
+            "failedAt": now_iso(),
+            "headers": dict(redact_headers(batch.headers)),
+            "batched": batch.batched,
+            "messages": batch.messages,
+        }
+        sandbox.store.add_undeliverable(record)
+        sandbox.store.commit()
+        sandbox.hub.publish("destination", "undeliverable", summary)
+        sandbox.log(
+            f"batch {batch.id} of {len(batch.messages)} event(s) is undeliverable "
+            f"after {attempts} attempt(s): {error}"
+        )
+
+    @staticmethod
+    def _summary(batch: OutgoingBatch, status: int | None, attempts: int) -> dict[str, Any]:
+        return {
+            "batchId": batch.id,
+            "url": batch.url,
+            "method": batch.method,
+            "status": status,
+            "events": len(batch.messages),
+            "attempts": attempts,
+            "messageIds": [m.get("messageId") for m in batch.messages],
+        }
+
+
+def _batch_id() -> str:
+    return f"batch_{uuid.uuid4().hex[:16]}"

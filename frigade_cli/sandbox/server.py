@@ -1,0 +1,310 @@
+"""Running the sandbox on uvicorn: in the foreground (`frigade sandbox`) or on a background thread.
+
+    from frigade_cli.sandbox import DestinationConfig, SandboxConfig, run_sandbox
+
+    with run_sandbox(SandboxConfig(destination=DestinationConfig(flush_interval=0.05))) as sb:
+        httpx.post(f"{sb.segment_url}/v1/batch", auth=(sb.write_key, ""), json={"batch": [...]})
+        sb.wait_idle()  # flush waiting batches, wait until they are delivered
+        httpx.get(f"{sb.url}/v1/users", params={"userId": "u1"}, headers=sb.auth_headers)
+
+The socket is bound before the server starts, so the port (0 picks a free one) and the URLs are
+known up front and a port in use is reported as an error, not a traceback. `run_sandbox` returns
+once the server accepts connections and stops it (sending waiting batches first) on exit.
+uvicorn and Starlette are imported only when a sandbox starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from frigade_cli.errors import UpstreamError
+from frigade_cli.sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:
+    import httpx
+
+    from frigade_cli.sandbox.uvicorn_server import SandboxServer
+
+STARTUP_TIMEOUT = 10.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on host:port; UpstreamError (exit 5) when it cannot be had."""
+    try:
+        family, type_, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, type_, proto)
+    except OSError as exc:
+        raise UpstreamError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UpstreamError(
+                f"port {port} on {host} is already in use",
+                hint="stop what uses it, or pick another with --port (0 picks a free one)",
+            ) from None
+        raise UpstreamError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def base_url(sock: socket.socket, host: str) -> str:
+    """The URL clients (and the sandbox itself) use: a wildcard bind is reached on loopback."""
+    port = sock.getsockname()[1]
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (faster), asyncio's loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+class RunningSandbox:
+    """A sandbox served on a background thread; URLs, keys and a few control helpers."""
+
+    def __init__(
+        self, config: SandboxConfig | None = None, log: Callable[[str], None] | None = None
+    ):
+        from frigade_cli.sandbox.app import Sandbox
+
+        self.config = (config or SandboxConfig()).validate()
+        self._sock = bind(self.config.host, self.config.port)
+        try:
+            self.url = base_url(self._sock, self.config.host)
+            self.sandbox = Sandbox(self.config, self.url, log=log)
+        except BaseException:
+            self._sock.close()
+            raise
+        self._server: SandboxServer | None = None
+        self._client: httpx.Client | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    # What clients need ----------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def frigade_url(self) -> str:
+        return self.url
+
+    @property
+    def segment_url(self) -> str:
+        return self.sandbox.segment_url
+
+    @property
+    def webhook_url(self) -> str:
+        return self.sandbox.webhook_url
+
+    @property
+    def stream_url(self) -> str:
+        return self.url + "/_sandbox/stream"
+
+    @property
+    def control_url(self) -> str:
+        return self.url + "/_sandbox"
+
+    @property
+    def api_key(self) -> str:
+        return self.sandbox.api_key
+
+    @property
+    def public_key(self) -> str:
+        return self.sandbox.public_key
+
+    @property
+    def write_key(self) -> str:
+        return self.sandbox.write_key
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """`Authorization: Bearer <private key>` for the Frigade side."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def ready_info(self) -> dict[str, Any]:
+        """The `--json` ready line: URLs and keys (generated keys in full, given keys redacted)."""
+        keys = self.sandbox.shown_keys()
+        return {
+            "status": "ready",
+            "url": self.url,
+            "frigade_api_url": self.url,
+            "webhook_url": self.webhook_url,
+            "segment_api_url": self.segment_url,
+            "stream_url": self.stream_url,
+            "control_url": self.control_url,
+            "api_key": keys["api_key"],
+            "public_key": keys["public_key"],
+            "write_key": keys["write_key"],
+            "persistent": self.sandbox.store.persistent,
+        }
+
+    # Control over HTTP (thread-safe: the sandbox itself lives on the server's loop) --------------
+    @property
+    def client(self) -> httpx.Client:
+        """A keep-alive HTTP client for this sandbox (base URL set, no proxies), for tests."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(base_url=self.url, timeout=30.0, trust_env=False)
+        return self._client
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, f"/_sandbox{path}", **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._control("GET", "/stats")
+        return stats
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change runtime settings, as `PATCH /_sandbox/config` takes them."""
+        settings: dict[str, Any] = self._control("PATCH", "/config", json=changes)
+        return settings
+
+    def reset(self) -> None:
+        self._control("POST", "/reset")
+
+    def flush(self) -> None:
+        """Send the waiting batches now."""
+        self._control("POST", "/flush")
+
+    def wait_idle(self, timeout: float = 10.0, flush: bool = True) -> bool:
+        """Wait until nothing waits or is in flight (flushing waiting batches first by default)."""
+        if flush:
+            result = self._control("POST", "/flush", params={"wait": timeout})
+            return bool(result["idle"])
+        deadline = time.monotonic() + timeout
+        while not self.stats()["idle"]:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    # Life cycle -----------------------------------------------------------------------------------
+    def start(self) -> RunningSandbox:
+        """Serve on a daemon thread; return once connections are accepted."""
+        from frigade_cli.sandbox.uvicorn_server import make_server
+
+        server = self._server = make_server(self.sandbox)
+        self._thread = threading.Thread(target=self._run, name="frigade-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if self._error is not None or not self._thread.is_alive():
+                self._thread.join(1.0)
+                raise UpstreamError(f"the sandbox failed to start: {self._error!r}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise UpstreamError("the sandbox did not start within 10 s")
+            time.sleep(0.002)
+        return self
+
+    def _run(self) -> None:
+        assert self._server is not None
+        loop = new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._sock.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the server (waiting batches are sent first, within `drain_timeout`)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._server is not None:
+            self._server.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        else:
+            self._sock.close()
+
+    def serve_forever(self, on_ready: Callable[[RunningSandbox], None]) -> None:
+        """Serve on this thread until SIGINT or SIGTERM; `on_ready` runs once it accepts."""
+        from frigade_cli.sandbox.uvicorn_server import make_server
+
+        server = self._server = make_server(self.sandbox)
+        _tune_gc_for_serving()
+        loop = new_event_loop()
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            task = asyncio.create_task(server.serve(sockets=[self._sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.002)
+            if server.started:
+                on_ready(self)
+            await task
+
+        try:
+            loop.run_until_complete(main())
+        except SystemExit:  # uvicorn exits when the app's startup fails
+            raise UpstreamError("the sandbox failed to start") from None
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._sock.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def run_sandbox(
+    config: SandboxConfig | None = None, log: Callable[[str], None] | None = None
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox on a background thread for the duration of the `with` block."""
+    with RunningSandbox(config, log) as running:
+        yield running
+
+
+def _tune_gc_for_serving() -> None:
+    """The sandbox keeps many small long-lived objects (events) and parses thousands per request;
+    with the default thresholds a fifth of its time went to the cyclic collector. Only for a
+    process that is the sandbox (the foreground command), never for an in-process one."""
+    gc.freeze()  # what is loaded so far lives for the whole run
+    gc.set_threshold(20_000, 50, 100)
+
+
+def serve_forever(
+    config: SandboxConfig,
+    on_ready: Callable[[RunningSandbox], None],
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM; return after a clean stop."""
+    RunningSandbox(config, log).serve_forever(on_ready)

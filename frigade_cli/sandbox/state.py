@@ -1,0 +1,371 @@
+"""What the sandbox's Frigade side knows: users, groups, flow states, integrations, failed batches.
+
+In memory by default. With a data file (`--data FILE`) every change is also written through to
+SQLite (stdlib `sqlite3`), one transaction per request (`Store.commit`), and read back at start,
+so the state survives a restart. Everything runs on the server's event loop, one request at a time
+between awaits, so no locks are needed.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from frigade_cli.errors import InputError
+
+SCHEMA_VERSION = "1"
+# The key name inside connectionData is unconfirmed for the real API: any of these is taken.
+WRITE_KEY_NAMES = ("writeKey", "segmentWriteKey", "apiKey")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL
+);
+"""
+
+
+@dataclass(slots=True)
+class User:
+    """A Frigade user as `GET /v1/users` returns it."""
+
+    user_id: str
+    created_at: str
+    modified_at: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    tracking_events: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "createdAt": self.created_at,
+            "modifiedAt": self.modified_at,
+            "properties": self.properties,
+            "trackingEvents": self.tracking_events,
+        }
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "createdAt": self.created_at,
+            "modifiedAt": self.modified_at,
+            "properties": self.properties,
+        }
+
+
+@dataclass(slots=True)
+class Group:
+    """A Frigade group as `GET /v1/groups` returns it, with its members' user ids."""
+
+    group_id: str
+    created_at: str
+    modified_at: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    user_ids: dict[str, None] = field(default_factory=dict)  # an ordered set
+    tracking_events: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "groupId": self.group_id,
+            "createdAt": self.created_at,
+            "modifiedAt": self.modified_at,
+            "properties": self.properties,
+            "userIds": list(self.user_ids),
+            "trackingEvents": self.tracking_events,
+        }
+
+    def record(self) -> dict[str, Any]:
+        body = self.to_json()
+        del body["trackingEvents"]
+        return body
+
+
+@dataclass(slots=True)
+class Integration:
+    """A Frigade -> CDP integration as the sandbox's GraphQL models it."""
+
+    id: str
+    type: str
+    status: str
+    connection_data: str  # a JSON-encoded string, as the mutation takes it
+    created_at: str
+    modified_at: str
+
+    @property
+    def write_key(self) -> str | None:
+        """The Segment write key inside `connectionData`, under any of WRITE_KEY_NAMES."""
+        return write_key_of(self.connection_data)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "status": self.status,
+            "connectionData": self.connection_data,
+            "createdAt": self.created_at,
+            "modifiedAt": self.modified_at,
+        }
+
+
+def write_key_of(connection_data: str) -> str | None:
+    try:
+        data = orjson.loads(connection_data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name in WRITE_KEY_NAMES:
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+class Store:
+    """The sandbox's Frigade-side state, optionally written through to a SQLite file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.users: dict[str, User] = {}
+        self.groups: dict[str, Group] = {}
+        self.flow_states: list[dict[str, Any]] = []
+        self.integrations: dict[str, Integration] = {}
+        self.undeliverable: list[dict[str, Any]] = []
+        self._db: sqlite3.Connection | None = None
+        # Changes since the last commit (kept only when persisting).
+        self._dirty: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._new_events: list[tuple[str, str, bytes]] = []
+        if path is not None:
+            self._db = _open(path)
+            self._load()
+
+    @property
+    def persistent(self) -> bool:
+        return self._db is not None
+
+    # Users and groups ---------------------------------------------------------------------------
+    def upsert_user(self, user_id: str, properties: dict[str, Any] | None, at: str) -> User:
+        """The user, created when new; `properties` merged into its properties."""
+        user = self.users.get(user_id)
+        if user is None:
+            user = self.users[user_id] = User(user_id, at, at, dict(properties or {}))
+        else:
+            if properties:
+                user.properties.update(properties)
+            user.modified_at = at
+        if self._db is not None:
+            self._dirty["user", user_id] = user.record()
+        return user
+
+    def add_user_event(
+        self,
+        user: User,
+        event: str,
+        properties: dict[str, Any] | None,
+        at: str,
+        message_id: str | None = None,
+    ) -> None:
+        entry = {
+            "event": event,
+            "properties": properties if properties is not None else {},
+            "createdAt": at,
+            "messageId": message_id,
+        }
+        user.tracking_events.append(entry)
+        if self._db is not None:
+            self._new_events.append(("user_event", user.user_id, orjson.dumps(entry)))
+
+    def upsert_group(
+        self, group_id: str, properties: dict[str, Any] | None, at: str, member: str | None = None
+    ) -> Group:
+        """The group, created when new; properties merged and `member` added to its users."""
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(group_id, at, at, dict(properties or {}))
+        else:
+            if properties:
+                group.properties.update(properties)
+            group.modified_at = at
+        if member is not None:
+            group.user_ids[member] = None
+        if self._db is not None:
+            self._dirty["group", group_id] = group.record()
+        return group
+
+    def add_group_event(
+        self, group: Group, event: str, properties: dict[str, Any] | None, at: str
+    ) -> None:
+        entry = {"event": event, "properties": properties or {}, "createdAt": at}
+        group.tracking_events.append(entry)
+        if self._db is not None:
+            self._new_events.append(("group_event", group.group_id, orjson.dumps(entry)))
+
+    # Flow states, integrations, failed batches --------------------------------------------------
+    def add_flow_state(self, record: dict[str, Any]) -> None:
+        self.flow_states.append(record)
+        if self._db is not None:
+            self._new_events.append(("flow_state", str(record["userId"]), orjson.dumps(record)))
+
+    def upsert_integration(
+        self, type_: str, status: str, connection_data: str, at: str
+    ) -> Integration:
+        """One integration per type, as an upsert by type."""
+        found = next((i for i in self.integrations.values() if i.type == type_), None)
+        if found is None:
+            found = Integration(
+                f"int_{uuid.uuid4().hex[:16]}", type_, status, connection_data, at, at
+            )
+            self.integrations[found.id] = found
+        else:
+            found.status, found.connection_data, found.modified_at = status, connection_data, at
+        if self._db is not None:
+            self._dirty["integration", found.id] = found.record()
+        return found
+
+    def delete_integration(self, integration_id: str) -> Integration | None:
+        found = self.integrations.pop(integration_id, None)
+        if found is not None and self._db is not None:
+            self._dirty["integration", integration_id] = None
+        return found
+
+    def active_integration(self, type_: str) -> Integration | None:
+        return next(
+            (i for i in self.integrations.values() if i.type == type_ and i.status == "ACTIVE"),
+            None,
+        )
+
+    def add_undeliverable(self, record: dict[str, Any]) -> None:
+        self.undeliverable.append(record)
+        if self._db is not None:
+            self._dirty["undeliverable", str(record["id"])] = record
+
+    # Persistence ---------------------------------------------------------------------------------
+    def commit(self) -> None:
+        """Write this request's changes in one transaction (a no-op in memory)."""
+        if self._db is None or not (self._dirty or self._new_events):
+            return
+        dirty, self._dirty = self._dirty, {}
+        new_events, self._new_events = self._new_events, []
+        upserts = [
+            (kind, key, orjson.dumps(body).decode())
+            for (kind, key), body in dirty.items()
+            if body is not None
+        ]
+        deletes = [(kind, key) for (kind, key), body in dirty.items() if body is None]
+        with self._db:
+            if upserts:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO records (kind, key, body) VALUES (?, ?, ?)", upserts
+                )
+            if deletes:
+                self._db.executemany("DELETE FROM records WHERE kind = ? AND key = ?", deletes)
+            if new_events:
+                self._db.executemany(
+                    "INSERT INTO events (kind, key, body) VALUES (?, ?, ?)",
+                    [(kind, key, body.decode()) for kind, key, body in new_events],
+                )
+
+    def reset(self) -> None:
+        """Forget everything (the data file too)."""
+        self.users.clear()
+        self.groups.clear()
+        self.flow_states.clear()
+        self.integrations.clear()
+        self.undeliverable.clear()
+        self._dirty.clear()
+        self._new_events.clear()
+        if self._db is not None:
+            with self._db:
+                self._db.execute("DELETE FROM records")
+                self._db.execute("DELETE FROM events")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self.commit()
+            self._db.close()
+            self._db = None
+
+    def _load(self) -> None:
+        assert self._db is not None
+        rows: Iterable[tuple[str, str, str]] = self._db.execute(
+            "SELECT kind, key, body FROM records ORDER BY rowid"
+        )
+        for kind, key, text in rows:
+            body = orjson.loads(text)
+            if kind == "user":
+                self.users[key] = User(
+                    key, body["createdAt"], body["modifiedAt"], body.get("properties") or {}
+                )
+            elif kind == "group":
+                self.groups[key] = Group(
+                    key,
+                    body["createdAt"],
+                    body["modifiedAt"],
+                    body.get("properties") or {},
+                    dict.fromkeys(body.get("userIds") or ()),
+                )
+            elif kind == "integration":
+                self.integrations[key] = Integration(
+                    key,
+                    body["type"],
+                    body["status"],
+                    body["connectionData"],
+                    body["createdAt"],
+                    body["modifiedAt"],
+                )
+            elif kind == "undeliverable":
+                self.undeliverable.append(body)
+        events: Iterable[tuple[str, str, str]] = self._db.execute(
+            "SELECT kind, key, body FROM events ORDER BY seq"
+        )
+        for kind, key, text in events:
+            body = orjson.loads(text)
+            if kind == "user_event":
+                user = self.users.get(key) or self.users.setdefault(
+                    key, User(key, body["createdAt"], body["createdAt"])
+                )
+                user.tracking_events.append(body)
+            elif kind == "group_event":
+                group = self.groups.get(key) or self.groups.setdefault(
+                    key, Group(key, body["createdAt"], body["createdAt"])
+                )
+                group.tracking_events.append(body)
+            elif kind == "flow_state":
+                self.flow_states.append(body)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """Open (creating it 0600: it may hold write keys) and prepare the sandbox's data file."""
+    path = path.expanduser()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level="DEFERRED")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        with db:
+            db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+        (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except (OSError, sqlite3.Error) as exc:
+        raise InputError(
+            f"--data {path}: cannot use it as the sandbox's data file ({exc})"
+        ) from None
+    if version != SCHEMA_VERSION:
+        db.close()
+        raise InputError(
+            f"--data {path}: written by another sandbox version (schema {version}); use a new file"
+        )
+    return db

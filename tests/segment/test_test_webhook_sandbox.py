@@ -1,0 +1,82 @@
+"""`frigade segment test-webhook` against the project's own sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from frigade_cli.sandbox import RunningSandbox
+from tests.conftest import Cli
+
+
+def send(cli: Cli, sandbox: RunningSandbox, *args: str, key: str | None = None):
+    return cli(
+        "segment",
+        "test-webhook",
+        "--url",
+        sandbox.webhook_url,
+        "--api-key",
+        key or sandbox.api_key,
+        *args,
+    )
+
+
+def test_sandbox_flag_sends_and_checks_that_everything_was_ingested(cli: Cli):
+    result = cli("segment", "test-webhook", "--sandbox", "--count", "250", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["accepted"] == {"batches": 3, "events": 250}
+    assert summary["sandbox"]["ingested"] == 250
+    assert summary["sandbox"]["all_ingested"] is True
+    assert sum(summary["sandbox"]["ingested_by_type"].values()) == 250
+    assert summary["url"].startswith("http://127.0.0.1:")
+
+
+def test_sandbox_flag_refuses_a_url_of_its_own(cli: Cli):
+    result = cli("segment", "test-webhook", "--sandbox", "--url", "http://127.0.0.1:9/x")
+
+    assert result.exit_code == 3
+    assert "--sandbox" in result.stderr
+
+
+def test_sent_users_can_be_read_back_from_frigade(cli: Cli, sandbox: RunningSandbox):
+    result = send(cli, sandbox, "--fixture", "identify", "--fixture", "track", "--count", "4")
+
+    assert result.exit_code == 0, result.output
+    user = sandbox.client.get(
+        "/v1/users", params={"userId": "user_8431"}, headers=sandbox.auth_headers
+    )
+    assert user.status_code == 200
+    body = user.json()
+    assert body["properties"]["email"] == "ada@example.com"
+    assert [e["event"] for e in body["trackingEvents"]] == ["Invoice Downloaded"] * 2
+
+
+def test_a_key_the_sandbox_does_not_know_exits_4(cli: Cli, sandbox: RunningSandbox):
+    result = send(cli, sandbox, key="api_private_not_the_sandbox_key")
+
+    assert result.exit_code == 4
+    assert "HTTP 403" in result.stderr
+    assert "api_private_not_the_sandbox_key" not in result.output
+    assert sandbox.stats()["frigade"]["ingested"] == 0
+
+
+def test_failures_are_kept_and_resent_once_frigade_recovers(
+    cli: Cli, sandbox: RunningSandbox, isolated: Path
+):
+    sandbox.configure(fail_rate=1.0)
+
+    failed = send(cli, sandbox, "--count", "30", "--batch-size", "10", "--retries", "1")
+
+    assert failed.exit_code == 5
+    assert "HTTP 503" in failed.stderr
+    (spool,) = (isolated / "state" / "spool").glob("*.ndjson")
+    assert sandbox.stats()["frigade"]["ingested"] == 0
+
+    sandbox.configure(fail_rate=0.0)
+    resent = cli("segment", "test-webhook", "--api-key", sandbox.api_key, "--resend", str(spool))
+
+    assert resent.exit_code == 0, resent.output
+    assert sandbox.stats()["frigade"]["ingested"] == 30
+    assert not spool.exists()
