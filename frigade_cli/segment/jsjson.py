@@ -37,11 +37,20 @@ def _js_number(value: Any) -> Any:
 
 
 # orjson and JSON.stringify differ only on integral floats (orjson writes 129.0 and 1e+16 where
-# JavaScript writes 129 and 10000000000000000) and on integers past 2**53. Three cheap scans
-# find anything that looks like either, even inside a string; only then is the exact path taken.
+# JavaScript writes 129 and 10000000000000000) and on integers past 2**53. Substring searches
+# (memchr-fast, unlike a regex over every digit) find anything that looks like either, even
+# inside a string; only then is the exact path taken.
 _INTEGRAL_FLOAT = re.compile(rb"\.0(?:[,\]}]|$)")
-_BIG_EXPONENT = re.compile(rb"e\+(?:1[6-9]|20)(?:[,\]}]|$)")
-_LONG_INTEGER = re.compile(rb"\d{16}")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_SIXTEEN_DIGITS = b"0" * 16
+
+
+def _may_differ(data: bytes) -> bool:
+    return (
+        _INTEGRAL_FLOAT.search(data) is not None
+        or b"e+" in data
+        or _SIXTEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
+    )
 
 
 def dumps(value: Any) -> bytes:
@@ -50,11 +59,9 @@ def dumps(value: Any) -> bytes:
         fast = orjson.dumps(value)
     except orjson.JSONEncodeError:  # an integer past 64 bits: JavaScript writes it as a double
         return orjson.dumps(_js_number(value))
-    if not (
-        _INTEGRAL_FLOAT.search(fast) or _BIG_EXPONENT.search(fast) or _LONG_INTEGER.search(fast)
-    ):
-        return fast
-    return orjson.dumps(_js_number(value))
+    if _may_differ(fast):
+        return orjson.dumps(_js_number(value))
+    return fast
 
 
 def loads(data: bytes | str) -> Any:
