@@ -122,6 +122,9 @@ async def send_with_retry(
     return response
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
 def is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -158,13 +161,17 @@ def make_client(
     hooks: dict[str, list[Any]] = {"request": [], "response": []}
     if log is not None:
         hooks = _logging_hooks(log)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    # A proxy cannot reach this machine's loopback: local targets (the sandbox) always go direct.
+    direct = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+        limits=limits,
         trust_env=True,  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE
+        mounts={f"all://{host}": direct for host in LOOPBACK_HOSTS},
         event_hooks=hooks,
     )
 

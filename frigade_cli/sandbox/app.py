@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.http import make_client
+from frigade_cli.http import is_loopback, make_client
 from frigade_cli.redact import redact_headers, redact_key
 from frigade_cli.sandbox import control, frigade, segment
 from frigade_cli.sandbox.config import SandboxConfig
@@ -180,13 +180,14 @@ class Sandbox:
 
 
 def _proxied(url: str) -> bool:
-    """Whether httpx (trust_env) would send requests for `url` through an environment proxy."""
+    """Whether httpx (trust_env) would send requests for `url` through an environment proxy
+    (never for loopback: `make_client` sends those direct)."""
     import urllib.request
 
     proxies = urllib.request.getproxies()
-    if not (proxies.get("http") or proxies.get("all")):
-        return False
     host = urlsplit(url).hostname or ""
+    if not (proxies.get("http") or proxies.get("all")) or is_loopback(host):
+        return False
     no_proxy = [h.strip() for h in proxies.get("no", "").split(",") if h.strip()]
     return "*" not in no_proxy and host not in no_proxy
 

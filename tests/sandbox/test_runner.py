@@ -144,3 +144,13 @@ def test_an_open_event_stream_does_not_hold_up_stopping() -> None:
 
     assert stopped_in < 1.0
     assert all(not line.startswith("data:") for line in rest)
+
+
+def test_the_sandbox_delivers_to_itself_even_with_a_proxy_in_the_environment(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "")
+    with run_sandbox(fast_config()) as sandbox:
+        response = post_batch(sandbox, [{"type": "identify", "userId": "u1"}])
+        assert response.status_code == 200
+        assert sandbox.wait_idle()
+        assert sandbox.stats()["frigade"]["ingested"] == 1

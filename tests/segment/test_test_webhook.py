@@ -406,3 +406,30 @@ def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(
     received = {m["messageId"] for body in recorder.bodies() for m in body}
     assert len(spooled | received) == 2000  # every event either delivered or kept
     assert 0 < len(spooled) < 2000
+
+
+def test_https_proxy_from_the_environment_is_used(cli: Cli, monkeypatch):
+    # The "proxy" is a recorder on loopback that refuses the tunnel: nothing leaves the machine.
+    with Recorder() as proxy:
+        proxy.default = Answer(403, b"")
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY")
+
+        result = cli(
+            "segment", "test-webhook", "--url", "https://frigade.example.test/hook",
+            "--api-key", KEY, "--retries", "0",
+        )  # fmt: skip
+
+    assert result.exit_code == 5
+    assert [(r.method, r.path) for r in proxy.requests] == [("CONNECT", "frigade.example.test:443")]
+    assert KEY not in str(proxy.requests[0].headers)
+
+
+def test_loopback_targets_bypass_the_proxy(cli: Cli, recorder: Recorder, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY")
+
+    result = send(cli, recorder)
+
+    assert result.exit_code == 0, result.output
+    assert len(recorder.requests) == 1

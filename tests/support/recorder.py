@@ -68,7 +68,7 @@ class Recorder:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-            do_POST = do_PUT = do_PATCH = do_GET = _handle
+            do_POST = do_PUT = do_PATCH = do_GET = do_CONNECT = _handle
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
