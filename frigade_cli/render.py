@@ -83,9 +83,8 @@ def dry_run(
         )
         return
     for n, (method, url, headers, batch) in enumerate(requests, start=1):
-        terminal.line(
-            f"# request {n} of {len(requests)}: {batch.size} events, {len(batch.body)} bytes"
-        )
+        events = f"{batch.size} event" + ("" if batch.size == 1 else "s")
+        terminal.line(f"# request {n} of {len(requests)}: {events}, {len(batch.body)} bytes")
         terminal.line(f"{method} {url}")
         for name, value in headers.items():
             terminal.line(f"{name}: {value}")

@@ -73,8 +73,12 @@ def build_messages(
     fixtures: Sequence[str] = (),
     overrides: Sequence[str] = (),
     seed: int | None = None,
+    only_types: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The messages to send: synthetic ones, or copies of fixture templates, overrides applied."""
+    """The messages to send: synthetic ones, or copies of fixture templates, overrides applied.
+
+    `only_types` keeps just the fixture messages of those types (`--types` with `--fixture`).
+    """
     parsed = [Override.parse(o) for o in overrides]
     factory = MessageFactory(seed=seed)
     if count is not None and count < 1:
@@ -91,6 +95,10 @@ def build_messages(
                 validate_message(message, f"message {n} after --override")
         return messages
     templates = load_fixtures(fixtures, parsed)
+    if only_types is not None:
+        templates = [t for t in templates if t.get("type") in only_types]
+        if not templates:
+            raise InputError(f"no fixture message is of type {', '.join(only_types)} (--types)")
     return [
         fresh_copy(templates[i % len(templates)], factory.run_id, i)
         for i in range(count or len(templates))

@@ -98,8 +98,14 @@ def _run(
     if spooled is not None:
         messages = [m for batch in spooled for m in batch.messages]
     else:
+        types = parse_types(req.types)
         messages = build_messages(
-            req.count, parse_types(req.types), req.fixtures, req.overrides, req.seed
+            req.count,
+            types,
+            req.fixtures,
+            req.overrides,
+            req.seed,
+            only_types=types if req.types and req.fixtures else None,
         )
     batches = plan_batches(messages, req.batch_size)
 

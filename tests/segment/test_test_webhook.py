@@ -433,3 +433,22 @@ def test_loopback_targets_bypass_the_proxy(cli: Cli, recorder: Recorder, monkeyp
 
     assert result.exit_code == 0, result.output
     assert len(recorder.requests) == 1
+
+
+def test_types_filters_the_fixture_messages(cli: Cli, recorder: Recorder, tmp_path: Path):
+    fixture = tmp_path / "mixed.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {"type": "identify", "userId": "a"},
+                {"type": "page", "userId": "a", "name": "Home"},
+                {"type": "track", "userId": "a", "event": "E"},
+            ]
+        )
+    )
+
+    result = send(cli, recorder, "--fixture", str(fixture), "--types", "track,page")
+
+    assert result.exit_code == 0, result.output
+    assert [m["type"] for m in recorder.bodies()[0]] == ["page", "track"]
+    assert send(cli, recorder, "--fixture", str(fixture), "--types", "group").exit_code == 3
