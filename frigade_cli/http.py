@@ -71,6 +71,22 @@ async def send_with_retry(
     error is raised when every attempt failed before any response.
     """
     import httpx
+
+    def should_retry(response: httpx.Response) -> bool:
+        return is_retryable(response.status_code) and not is_quota_exhausted(response)
+
+    # Most requests succeed at once: only a first attempt that needs a retry pays for tenacity.
+    first: httpx.Response | httpx.TransportError
+    try:
+        first = await send()
+    except httpx.TransportError as exc:
+        if policy.attempts <= 1:
+            raise
+        first = exc
+    else:
+        if policy.attempts <= 1 or not should_retry(first):
+            return first
+
     from tenacity import (
         AsyncRetrying,
         RetryCallState,
@@ -81,9 +97,6 @@ async def send_with_retry(
     )
 
     jitter = wait_random_exponential(multiplier=policy.base, max=policy.cap)
-
-    def should_retry(response: httpx.Response) -> bool:
-        return is_retryable(response.status_code) and not is_quota_exhausted(response)
 
     def wait(state: RetryCallState) -> float:
         outcome = state.outcome
@@ -115,7 +128,14 @@ async def send_with_retry(
         reraise=True,
     )
 
+    replay: list[httpx.Response | httpx.TransportError] = [first]
+
     async def attempt() -> httpx.Response:
+        if replay:  # tenacity's attempt 1 is the one already made
+            outcome = replay.pop()
+            if isinstance(outcome, httpx.TransportError):
+                raise outcome
+            return outcome
         return await send()
 
     response: httpx.Response = await retrying(attempt)
