@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -237,23 +237,21 @@ def routes(sandbox: Sandbox) -> list[Route]:
         sandbox.hub.publish_messages("frigade", used, at)
         return raw_json(SUCCESS, 201)
 
+    def read_back(request: Request, param: str, records: Mapping[str, Any], noun: str) -> Response:
+        """GET /v1/users?userId= and /v1/groups?groupId=: the record, 404 until it exists."""
+        key = request.query_params.get(param)
+        if not key:
+            raise BadRequest(f"{param} is required")
+        record = records.get(key)
+        if record is None:
+            return frigade_error(404, f"{noun} {key} not found")
+        return json_response(record.to_json())
+
     async def get_user(request: Request) -> Response:
-        user_id = request.query_params.get("userId")
-        if not user_id:
-            raise BadRequest("userId is required")
-        user = store.users.get(user_id)
-        if user is None:
-            return frigade_error(404, f"User {user_id} not found")
-        return json_response(user.to_json())
+        return read_back(request, "userId", store.users, "User")
 
     async def get_group(request: Request) -> Response:
-        group_id = request.query_params.get("groupId")
-        if not group_id:
-            raise BadRequest("groupId is required")
-        group = store.groups.get(group_id)
-        if group is None:
-            return frigade_error(404, f"Group {group_id} not found")
-        return json_response(group.to_json())
+        return read_back(request, "groupId", store.groups, "Group")
 
     def write_user(
         user_id: str, properties: Any, events: Any, at: str, names: tuple[str, str]
