@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from frigade_cli.clock import now_iso
 from frigade_cli.config import state_dir, write_private
 from frigade_cli.errors import InputError
 
@@ -29,7 +30,7 @@ class SpooledBatch:
             "url": self.url,
             "status": self.status,
             "error": self.error,
-            "failed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "failed_at": now_iso(),
             "messages": self.messages,
         }
 

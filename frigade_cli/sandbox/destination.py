@@ -21,9 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from frigade_cli.clock import now_iso
 from frigade_cli.http import send_with_retry
 from frigade_cli.redact import redact_headers
-from frigade_cli.sandbox.clock import now_iso
 from frigade_cli.segment import jsjson, signing
 
 if TYPE_CHECKING:

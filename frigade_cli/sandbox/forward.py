@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from frigade_cli import __version__
+from frigade_cli.clock import now_iso
 from frigade_cli.http import send_with_retry
-from frigade_cli.sandbox.clock import now_iso
 
 if TYPE_CHECKING:
     import httpx

@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from frigade_cli.clock import now_iso
 from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.sandbox.clock import now_iso
 from frigade_cli.sandbox.forward import ACTION_TYPES
 from frigade_cli.sandbox.responses import (
     SUCCESS,

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from frigade_cli.clock import now_iso
 from frigade_cli.redact import redact_key
-from frigade_cli.sandbox.clock import now_iso
 from frigade_cli.sandbox.state import WRITE_KEY_NAMES, Integration, write_key_of
 
 if TYPE_CHECKING:

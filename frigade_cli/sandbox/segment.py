@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frigade_cli.sandbox.clock import iso_from_ms, now_ms, parse_iso_ms
+from frigade_cli.clock import iso_from_ms, now_ms, parse_iso_ms
 from frigade_cli.sandbox.responses import (
     SUCCESS,
     basic_user,

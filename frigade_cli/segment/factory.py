@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from frigade_cli import __version__
+from frigade_cli.clock import iso_from_ms, now_ms
 
 _FIRST = [
     "Ada",
@@ -44,10 +45,14 @@ _EVENTS: list[tuple[str, dict[str, Any]]] = [
 _PAGES = [("Billing", "/settings/billing"), ("Dashboard", "/"), ("Reports", "/reports")]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def iso_millis(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and a `Z`, as Segment writes timestamps."""
-    utc = moment.astimezone(timezone.utc) if moment.utcoffset() else moment
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """ISO-8601 UTC with milliseconds and a `Z`, as Segment writes timestamps (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso_from_ms((moment - _EPOCH) // timedelta(milliseconds=1))
 
 
 class MessageFactory:
@@ -60,13 +65,13 @@ class MessageFactory:
         self._anonymous_ids: dict[int, str] = {}
 
     def _common(self, type_: str, user_n: int) -> dict[str, Any]:
-        now = datetime.now(timezone.utc)
-        original = now - timedelta(milliseconds=self._rng.randint(5, 400))
+        now = now_ms()
+        original = now - self._rng.randint(5, 400)
         anonymous_id = self._anonymous_ids.get(user_n)
         if anonymous_id is None:  # one device per user, as a browser keeps its anonymousId
             anonymous_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             self._anonymous_ids[user_n] = anonymous_id
-        stamp = iso_millis(now)
+        stamp = iso_from_ms(now)
         return {
             "type": type_,
             # The run id is random per run; the counter makes every id of a run unique.
@@ -74,8 +79,8 @@ class MessageFactory:
             "userId": f"cli_user_{self.run_id}_{user_n}",
             "anonymousId": anonymous_id,
             "timestamp": stamp,
-            "originalTimestamp": iso_millis(original),
-            "sentAt": iso_millis(original + timedelta(milliseconds=4)),
+            "originalTimestamp": iso_from_ms(original),
+            "sentAt": iso_from_ms(original + 4),
             "receivedAt": stamp,
             "context": {
                 "library": {"name": "frigade-cli", "version": __version__},

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import pytest
 
+from frigade_cli.clock import iso_from_ms, parse_iso_ms
 from frigade_cli.errors import InputError
-from frigade_cli.sandbox.clock import iso_from_ms, parse_iso_ms
 from frigade_cli.sandbox.config import parse_duration
 from frigade_cli.sandbox.graphql import masked_connection_data
 from frigade_cli.sandbox.segment import quick_problem
