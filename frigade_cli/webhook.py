@@ -16,7 +16,7 @@ from frigade_cli.segment import signing
 from frigade_cli.segment.batching import Batch, make_batches
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.fixtures import Override, fresh_copy, load_fixtures
-from frigade_cli.segment.messages import MESSAGE_TYPES
+from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES
 from frigade_cli.spool import SpooledBatch, write_spool
 from frigade_cli.stats import LatencySummary
 
@@ -55,7 +55,7 @@ def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
 def parse_types(types: str | Sequence[str] | None) -> list[str]:
     """`identify,group,track` into a validated list of message types."""
     if types is None:
-        return ["identify", "group", "track"]
+        return list(FRIGADE_TYPES)
     items = types.split(",") if isinstance(types, str) else list(types)
     wanted = [t.strip().lower() for item in items for t in item.split(",") if t.strip()]
     unknown = [t for t in wanted if t not in MESSAGE_TYPES]
@@ -126,7 +126,6 @@ class BatchOutcome:
     index: int
     events: int
     status: int | None = None
-    attempts: int = 0
     latency_ms: float | None = None
     error: str | None = None
     accepted: bool = False
@@ -143,25 +142,28 @@ class DeliveryReport:
     retries: int = 0
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
-    interrupted: bool = False
-    stopped_because: str | None = None
+    stopped_because: str | None = None  # auth, quota, network or interrupted
     auth_status: int | None = None
-    quota_exhausted: bool = False
     spool_file: Path | None = None
 
     @property
     def events(self) -> int:
         return sum(b.size for b in self.batches)
 
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_because == "interrupted"
+
+    @property
+    def quota_exhausted(self) -> bool:
+        return self.stopped_because == "quota"
+
     def _accepted(self) -> list[BatchOutcome]:
         return [o for o in self.outcomes.values() if o.accepted]
 
     def unaccepted_batches(self) -> list[Batch]:
-        return [
-            b
-            for b in self.batches
-            if not (self.outcomes.get(b.index) or BatchOutcome(0, 0)).accepted
-        ]
+        accepted = {o.index for o in self._accepted()}
+        return [b for b in self.batches if b.index not in accepted]
 
     @property
     def failed(self) -> list[BatchOutcome]:
@@ -287,7 +289,6 @@ class WebhookSender:
         headers = webhook_headers(self.api_key, batch, self.signing_secret)
 
         async def attempt() -> httpx.Response:
-            outcome.attempts += 1
             started = time.perf_counter()
             response = await client.request(
                 self.method, self.url, content=batch.body, headers=headers
@@ -314,7 +315,6 @@ class WebhookSender:
                 report.auth_status = response.status_code
                 report.stopped_because = "auth"
             elif is_quota_exhausted(response):
-                report.quota_exhausted = True
                 report.stopped_because = "quota"
         return outcome
 

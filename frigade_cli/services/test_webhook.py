@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from frigade_cli import render
 from frigade_cli.app import App
-from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.config import DEFAULT_API_URL, WEBHOOK_PATH
 from frigade_cli.errors import AuthError, InputError, Interrupted, UpstreamError
 from frigade_cli.http import RetryPolicy, check_url
 from frigade_cli.redact import redact_key
-from frigade_cli.spool import read_spool, write_spool
+from frigade_cli.spool import read_spool
 from frigade_cli.webhook import (
     DeliveryReport,
     WebhookSender,
@@ -55,7 +55,7 @@ def webhook_url(app: App, flag: str | None) -> str:
     explicit = app.setting("webhook_url", flag)
     if explicit:
         return explicit
-    base = app.setting("api_url") or "https://api.frigade.com"
+    base = app.setting("api_url") or DEFAULT_API_URL
     return base.rstrip("/") + WEBHOOK_PATH
 
 
@@ -142,7 +142,7 @@ def _run(
         report.spool()
     summary = report.as_dict()
     if sandbox is not None:
-        summary["sandbox"] = _sandbox_check(sandbox, report)
+        summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
     render.delivery_summary(terminal, summary, req.json_output)
     _raise_for_outcome(report, key, summary)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:
@@ -154,10 +154,9 @@ def _run(
     return report
 
 
-def _sandbox_check(sandbox: RunningSandbox, report: DeliveryReport) -> dict[str, Any]:
+def _sandbox_check(sandbox: RunningSandbox, accepted: int) -> dict[str, Any]:
     """What the sandbox's Frigade side did with the accepted events, read from its counters."""
     frigade = sandbox.stats()["frigade"]
-    accepted = report.as_dict()["accepted"]["events"]
     ingested = int(frigade["ingested"]) + int(frigade["ignored"])
     return {
         "url": sandbox.url,
@@ -181,7 +180,6 @@ def _deliver(app: App, sender: WebhookSender, report: DeliveryReport) -> None:
         else:
             asyncio.run(sender.deliver(report, on_done))
     except KeyboardInterrupt:
-        report.interrupted = True
         report.stopped_because = "interrupted"
 
 
@@ -225,9 +223,6 @@ def _raise_for_outcome(report: DeliveryReport, key: str, summary: dict[str, Any]
             f"{failed} of {len(report.batches)} batches were not accepted ({errors}){saved}",
             hint=resend,
         )
-
-
-__all__ = ["TestWebhookRequest", "run_test_webhook", "write_spool"]
 
 
 def _count(n: int, noun: str) -> str:
