@@ -121,11 +121,11 @@ class RunningSandbox:
 
     @property
     def stream_url(self) -> str:
-        return self.url + "/_sandbox/stream"
+        return self.sandbox.urls()["stream_url"]
 
     @property
     def control_url(self) -> str:
-        return self.url + "/_sandbox"
+        return self.sandbox.urls()["control_url"]
 
     @property
     def api_key(self) -> str:
@@ -146,18 +146,10 @@ class RunningSandbox:
 
     def ready_info(self) -> dict[str, Any]:
         """The `--json` ready line: URLs and keys (generated keys in full, given keys redacted)."""
-        keys = self.sandbox.shown_keys()
         return {
             "status": "ready",
-            "url": self.url,
-            "frigade_api_url": self.url,
-            "webhook_url": self.webhook_url,
-            "segment_api_url": self.segment_url,
-            "stream_url": self.stream_url,
-            "control_url": self.control_url,
-            "api_key": keys["api_key"],
-            "public_key": keys["public_key"],
-            "write_key": keys["write_key"],
+            **self.sandbox.urls(),
+            **self.sandbox.shown_keys(),
             "persistent": self.sandbox.store.persistent,
         }
 

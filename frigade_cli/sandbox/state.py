@@ -54,12 +54,10 @@ class User:
         }
 
     def record(self) -> dict[str, Any]:
-        return {
-            "userId": self.user_id,
-            "createdAt": self.created_at,
-            "modifiedAt": self.modified_at,
-            "properties": self.properties,
-        }
+        """What is persisted as the record (tracking events are stored as events)."""
+        body = self.to_json()
+        del body["trackingEvents"]
+        return body
 
 
 @dataclass(slots=True)
