@@ -140,7 +140,8 @@ def sandbox(
     Control and a live event stream (SSE) under /_sandbox: health, stats, config, reset, stream.
     Exit 3 for a bad value; 5 when the address cannot be bound (e.g. the port is in use).
     """
-    from frigade_cli.sandbox.config import DestinationConfig, SandboxConfig, parse_duration
+    from frigade_cli.durations import parse_duration
+    from frigade_cli.sandbox.config import DestinationConfig, SandboxConfig
     from frigade_cli.sandbox.server import serve_forever
 
     app_ = get_app()

@@ -1,4 +1,4 @@
-"""The sandbox's settings: keys, the Webhooks (Actions) destination, fault injection, durations.
+"""The sandbox's settings: keys, the Webhooks (Actions) destination, fault injection.
 
 Pure data and validation, no I/O, cheap to import (the CLI builds a `SandboxConfig` before it
 imports the server).
@@ -6,13 +6,13 @@ imports the server).
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from frigade_cli.durations import parse_duration
 from frigade_cli.errors import InputError
 from frigade_cli.http import RetryPolicy, check_url
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
@@ -27,27 +27,6 @@ METHODS = ("POST", "PUT", "PATCH")
 KEY_NAMES = ("api_key", "public_key", "write_key")
 # Segment retries for up to 4 hours; a sandbox gives up after a few quick attempts instead.
 DEFAULT_RETRY = RetryPolicy(attempts=5, base=0.1, cap=2.0, max_retry_after=5.0)
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: str | float | int, what: str = "duration") -> float:
-    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m` or `1h`; InputError when unreadable."""
-    if isinstance(value, bool):
-        raise InputError(f"{what} {value!r} is not a duration")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(value)
-        if not match:
-            raise InputError(
-                f"{what} {value!r} is not a duration: use e.g. 250ms, 2s, 1.5 (seconds) or 1m"
-            )
-        seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
-    if seconds < 0 or seconds != seconds:
-        raise InputError(f"{what} {value!r} must not be negative")
-    return seconds
 
 
 def generate_key(kind: str) -> str:
