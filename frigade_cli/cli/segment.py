@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from frigade_cli.app import get_app
+from frigade_cli.cli import connect as connect_cli
 
 app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
@@ -153,3 +154,6 @@ def test_webhook(
             json_output=json_output,
         ),
     )
+
+
+connect_cli.register(app)
