@@ -9,6 +9,7 @@ import typer
 
 from frigade_cli.app import get_app
 from frigade_cli.cli import connect as connect_cli
+from frigade_cli.cli import tail as tail_cli
 
 app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
@@ -157,3 +158,4 @@ def test_webhook(
 
 
 connect_cli.register(app)
+tail_cli.register(app)

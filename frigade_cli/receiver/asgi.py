@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frigade_cli.receiver.tracking import ENDPOINTS, TrackingReceiver
+from frigade_cli.receiver.tracking import ENDPOINTS, Refused, TrackingReceiver
 
 
 async def read_body(request: Request, limit: int) -> tuple[bytes, int]:
@@ -40,9 +40,12 @@ def routes(receiver: TrackingReceiver, prefix: str = "") -> list[Route]:
         )
         if reply.received is not None and receiver.on_accept is not None:
             # Answered only once the messages are handed on (shown, queued): none is lost.
-            pending = receiver.on_accept(reply.received)
-            if pending is not None:
-                await pending
+            try:
+                pending = receiver.on_accept(reply.received)
+                if pending is not None:
+                    await pending
+            except Refused as refused:
+                return _json(refused.reply(), refused.status)
         return _json(reply.body, reply.status)
 
     return [Route(f"{prefix}/v1/{{endpoint}}", tracking_api, methods=["POST"])]

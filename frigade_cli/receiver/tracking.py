@@ -185,6 +185,19 @@ class MessageIdWindow:
         self._by_time.clear()
 
 
+class Refused(Exception):
+    """Raised by an `on_accept` callback that cannot take the messages: answered with `status`
+    (e.g. 503 while the server stops), so the sender keeps them."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def reply(self) -> bytes:
+        return orjson.dumps({"success": False, "message": self.message})
+
+
 @dataclass(frozen=True)
 class Limits:
     """Segment's size limits: bytes per message, bytes per request, messages per batch."""
@@ -233,7 +246,8 @@ class TrackingReceiver:
 
     - `write_keys`: keys accepted (401 for any other); None accepts any non-empty key;
     - `on_accept(received)`: called once per accepted request, before it is answered (it may be a
-      coroutine function; the answer waits for it); `on_reject(status, problem)` per rejection;
+      coroutine function; the answer waits for it; raising `Refused` answers that instead);
+      `on_reject(status, problem)` per rejection;
     - `dedup_window`: seconds a messageId is remembered (0 disables de-duplication);
     - `strict_spec`: a flag or a callable read per request (the full Spec model per message);
     - `clock`: epoch milliseconds, for `receivedAt` and the de-duplication window;
