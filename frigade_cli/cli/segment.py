@@ -10,6 +10,7 @@ import typer
 from frigade_cli.app import get_app
 from frigade_cli.cli import connect as connect_cli
 from frigade_cli.cli import tail as tail_cli
+from frigade_cli.cli.validate import validate as validate_command
 
 app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
@@ -157,5 +158,6 @@ def test_webhook(
     )
 
 
+app.command("validate")(validate_command)
 connect_cli.register(app)
 tail_cli.register(app)
