@@ -141,6 +141,10 @@ def connect_result(
     """What `segment connect` did."""
     if result.dry_run:
         graphql_requests(terminal, result.requests, json_output)
+        if result.extra.get("verify_url"):
+            terminal.info(
+                f"--verify would then send one test track event to {result.extra['verify_url']}"
+            )
         terminal.info("dry run: nothing sent")
         return
     integration = result.integration
@@ -169,6 +173,13 @@ def connect_result(
     _integrations_table(terminal, [integration], key_field)
     if result.saved_to:
         terminal.info(f"write key saved to {result.saved_to}")
+    verify = result.extra.get("verify")
+    if verify:
+        terminal.success(
+            f"test event '{verify['event']}' sent to {verify['url']} (HTTP {verify['status']}), "
+            f"messageId {verify['messageId']}"
+        )
+        terminal.info(verify["note"])
 
 
 def _integrations_table(

@@ -85,6 +85,33 @@ def connect(
         bool,
         typer.Option("--dry-run", help="Print the exact requests (keys redacted); send nothing."),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Then send one identifiable test track event with the write key and print its "
+            "messageId. Segment answers 200 even for an unknown key: look for the event in the "
+            "source's Debugger or with 'frigade segment tail'.",
+        ),
+    ] = False,
+    segment_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--segment-api-url",
+            envvar="SEGMENT_API_URL",
+            show_envvar=True,
+            help="Segment tracking API for --verify. Falls back to the profile's "
+            "segment_api_url, else https://api.segment.io.",
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="Segment region for --verify: us (https://api.segment.io) or eu "
+            "(https://events.eu1.segmentapis.com).",
+        ),
+    ] = None,
     graphql_path: GraphqlPathOption = "/graphql",
     integration_type: IntegrationTypeOption = "SEGMENT",
     key_field: KeyFieldOption = "writeKey",
@@ -105,8 +132,21 @@ def connect(
     app = get_app()
     app.terminal.add_secret(write_key, api_key)
     target = _target(api_key, api_url, graphql_path, integration_type, key_field)
-    result = run_connect(app, ConnectRequest(target, write_key, save=save, dry_run=dry_run))
+    result = run_connect(
+        app,
+        ConnectRequest(
+            target,
+            write_key,
+            save=save,
+            dry_run=dry_run,
+            verify=verify,
+            segment_api_url=segment_api_url,
+            region=region,
+        ),
+    )
     render.connect_result(app.terminal, result, key_field, json_output)
+    if result.verify_error is not None:
+        raise result.verify_error
 
 
 def status(

@@ -8,6 +8,7 @@ integrations GraphQL API in `frigade_cli.clients.frigade_graphql`.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,8 +20,9 @@ from frigade_cli.clients.frigade_graphql import (
     Integration,
     IntegrationsApi,
 )
-from frigade_cli.config import DEFAULT_API_URL
-from frigade_cli.errors import InputError
+from frigade_cli.clients.segment_tracking import EU_SEGMENT_API_URL
+from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
+from frigade_cli.errors import FrigadeCliError, InputError
 from frigade_cli.http import check_url, make_client
 from frigade_cli.redact import redact_key
 from frigade_cli.segment.write_key import check_write_key
@@ -49,6 +51,9 @@ class ConnectRequest:
     write_key: str | None = None
     save: bool = False
     dry_run: bool = False
+    verify: bool = False
+    segment_api_url: str | None = None
+    region: str | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class ConnectResult:
     dry_run: bool = False
     requests: list[GraphQLRequest] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    verify_error: FrigadeCliError | None = None  # connected, but the test event failed
 
 
 @dataclass
@@ -142,14 +148,64 @@ def _same_key(shown: str | None, write_key: str) -> bool:
     return shown.rsplit("*", 1)[1] == redact_key(write_key).rsplit("*", 1)[1]
 
 
-def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
-    """Register the write key as Frigade's Segment integration (an upsert: never a duplicate).
+VERIFY_EVENT = "Frigade CLI Connection Test"
+REGIONS = {"us": DEFAULT_SEGMENT_API_URL, "eu": EU_SEGMENT_API_URL}
 
-    Raises InputError (a bad key form, before anything is sent), AuthError, UpstreamError.
+
+def verify_url(app: App, flag: str | None, region: str | None) -> str:
+    """Where `--verify` sends: --segment-api-url, else --region's endpoint, else
+    SEGMENT_API_URL / the profile's segment_api_url / https://api.segment.io."""
+    if region is not None:
+        if region not in REGIONS:
+            raise InputError(f"--region {region!r}: use one of {', '.join(REGIONS)}")
+        if flag:
+            raise InputError("give --segment-api-url or --region, not both")
+        return REGIONS[region]
+    url = app.setting("segment_api_url", flag) or DEFAULT_SEGMENT_API_URL
+    return check_url(url, carries_secret=True, what="Segment API URL")
+
+
+async def send_verify_event(
+    app: App, write_key: str, url: str, integration_id: str | int | None
+) -> dict[str, Any]:
+    """One identifiable track event to Segment's tracking API; what to look for.
+
+    Segment answers 200 to any write key (DESIGN.md, "HTTP Tracking API"), so the answer cannot
+    prove the key: the returned note says where to look for the event.
+    """
+    from frigade_cli.clients.segment_tracking import SegmentTrackingClient
+
+    anonymous_id = f"frigade-cli-verify-{uuid.uuid4()}"
+    async with SegmentTrackingClient(write_key, base_url=url, log=app.terminal.debug) as client:
+        response = await client.track(
+            VERIFY_EVENT,
+            anonymousId=anonymous_id,
+            properties={
+                "source": "frigade segment connect --verify",
+                "integrationId": integration_id,
+            },
+        )
+    return {
+        "url": url,
+        "status": response.status,
+        "event": VERIFY_EVENT,
+        "messageId": response.message_ids[0],
+        "anonymousId": anonymous_id,
+        "note": "Segment answers 200 even for an unknown write key: look for this messageId in "
+        "the source's Debugger (or with 'frigade segment tail') to be sure it arrived",
+    }
+
+
+def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
+    """Register the write key as Frigade's Segment integration (an upsert: never a duplicate);
+    with `verify`, then send one test track event with it (`extra["verify"]`).
+
+    Raises InputError (a bad key form or URL, before anything is sent), AuthError, UpstreamError.
     """
     write_key = check_write_key(app.setting("segment_write_key", req.write_key))
     app.terminal.add_secret(write_key)
     shown = redact_key(write_key)
+    segment_url = verify_url(app, req.segment_api_url, req.region) if req.verify else None
     if req.dry_run:
         url, key = _integrations_client(app, req.target)
         api = FrigadeIntegrations(None, url, key, req.target.api)
@@ -159,11 +215,20 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
             shown,
             dry_run=True,
             requests=[api.list_request(), api.upsert_request(write_key)],
+            extra={"verify_url": segment_url} if segment_url else {},
         )
 
     async def work(api: FrigadeIntegrations) -> ConnectResult:
         before = await api.integrations()
         integration = await api.upsert(write_key)
+        verified = None
+        failure = None
+        if segment_url is not None:
+            try:
+                verified = await send_verify_event(app, write_key, segment_url, integration.id)
+            except FrigadeCliError as exc:
+                failure = exc  # connected all the same: shown, then reported
+
         key_field = req.target.api.key_field
         previous = before[0].write_key(key_field) if before else None
         if not before:
@@ -177,6 +242,8 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
             action,
             shown,
             previous_key=before[0].shown_key(key_field) if action == "changed" else None,
+            extra={"verify": verified} if verified is not None else {},
+            verify_error=failure,
         )
 
     result = _call(app, req.target, work)

@@ -267,3 +267,99 @@ def test_a_public_key_is_refused_and_a_wrong_private_key_exits_4(cli: Cli, sandb
     assert public.exit_code == 3
     assert "private key" in public.stderr
     assert wrong.exit_code == 4
+
+
+def test_verify_sends_one_identifiable_track_event_and_prints_its_message_id(
+    cli: Cli, sandbox: RunningSandbox
+):
+    result = frigade(
+        cli,
+        sandbox,
+        "segment",
+        "connect",
+        "--write-key",
+        sandbox.write_key,
+        "--verify",
+        "--segment-api-url",
+        sandbox.segment_url,
+        "--json",
+    )
+
+    assert result.exit_code == 0, result.output
+    verify = json.loads(result.stdout)["verify"]
+    arrived = [
+        e["message"]
+        for e in sandbox.client.get("/_sandbox/events", params={"side": "segment"}).json()["events"]
+    ]
+    assert [(m["messageId"], m["event"]) for m in arrived] == [
+        (verify["messageId"], "Frigade CLI Connection Test")
+    ]
+    assert arrived[0]["anonymousId"] == verify["anonymousId"]
+    assert verify["status"] == 200
+    assert "200 even for an unknown write key" in verify["note"]
+
+
+def test_verify_failing_still_shows_the_connection_and_exits_with_its_code(
+    cli: Cli, sandbox: RunningSandbox
+):
+    # The sandbox's Segment side checks keys (real Segment would answer 200 and drop it).
+    result = frigade(
+        cli,
+        sandbox,
+        "segment",
+        "connect",
+        "--write-key",
+        KEY_A,
+        "--verify",
+        "--segment-api-url",
+        sandbox.segment_url,
+    )
+
+    assert result.exit_code == 4
+    assert stored_keys(sandbox) == [KEY_A]
+    assert "connected" in result.stderr and "rejected the write key ****abcd" in result.stderr
+
+
+def test_region_eu_selects_segments_eu_endpoint(cli: Cli, recorder: Recorder):
+    result = cli(
+        "segment",
+        "connect",
+        "--write-key",
+        KEY_A,
+        "--api-key",
+        "api_private_test0000abcd",
+        "--api-url",
+        recorder.url,
+        "--verify",
+        "--region",
+        "eu",
+        "--dry-run",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "https://events.eu1.segmentapis.com" in result.stderr
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--region", "mars"], ["--region", "eu", "--segment-api-url", "https://api.segment.io"]],
+)
+def test_bad_verify_settings_are_refused_before_sending(
+    cli: Cli, recorder: Recorder, flags: list[str]
+):
+    result = cli(
+        "segment",
+        "connect",
+        "--write-key",
+        KEY_A,
+        "--api-key",
+        "api_private_test0000abcd",
+        "--api-url",
+        recorder.url,
+        "--verify",
+        *flags,
+    )
+
+    assert result.exit_code == 3
+    assert recorder.requests == []

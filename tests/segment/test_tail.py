@@ -495,7 +495,10 @@ def test_connect_then_a_flow_state_reaches_tail_listen_then_disconnect(cli: Cli)
     with Tail("--listen", "127.0.0.1:0", "--json", "--write-key", WRITE_KEY) as tail:
         with RunningSandbox(fast_config(segment_api_url=tail.url)) as sandbox:
             frigade = ("--api-key", sandbox.api_key, "--api-url", sandbox.url)
-            connected = cli("segment", "connect", "--write-key", WRITE_KEY, *frigade)
+            connected = cli(
+                "segment", "connect", "--write-key", WRITE_KEY, *frigade,
+                "--verify", "--segment-api-url", tail.url, "--json",
+            )  # fmt: skip
             status = cli("segment", "status", *frigade)
             response = sandbox.client.post(
                 "/v1/public/flowStates",
@@ -507,12 +510,13 @@ def test_connect_then_a_flow_state_reaches_tail_listen_then_disconnect(cli: Cli)
                 },
                 headers={"Authorization": f"Bearer {sandbox.public_key}"},
             )
-            [event] = [json.loads(line) for line in tail.wait_lines(1)]
+            test_event, event = (json.loads(line) for line in tail.wait_lines(2))
             disconnected = cli("segment", "disconnect", "--yes", *frigade)
             after = cli("segment", "status", *frigade)
         tail.stop()
 
     assert connected.exit_code == 0, connected.output
+    assert test_event["messageId"] == json.loads(connected.stdout)["verify"]["messageId"]
     assert status.exit_code == 0 and "ACTIVE" in status.stdout
     assert response.status_code == 201
     assert (event["type"], event["userId"]) == ("track", "u-flow")
