@@ -112,14 +112,14 @@ RULES: tuple[Rule, ...] = (
         "error",
         "settings.headers",
         "no Authorization header",
-        "add the header Authorization: Bearer api_private_...",
+        "add the header Authorization with the value 'Bearer ' and the private key",
     ),
     Rule(
         "V109",
         "auth-value",
         "error",
         "settings.headers.Authorization",
-        "the Authorization value is not 'Bearer api_private_...'",
+        "the Authorization value is not 'Bearer ' and a private key (api_private_...)",
         "set the value to 'Bearer ' followed by the private key",
     ),
     Rule(
@@ -716,7 +716,7 @@ def auth_problem(value: str) -> tuple[str, str] | None:
         return "the Authorization value is a placeholder, not a key", fix
     scheme, _, rest = text.partition(" ")
     if scheme.lower() == "basic":
-        return "the Authorization value uses Basic: Frigade expects Bearer with the key", fix
+        return "the Authorization value uses Basic: Frigade expects 'Bearer ' and the key", fix
     if scheme.lower() == "bearer":
         key = rest.strip()
         if key.startswith("api_public_"):
@@ -730,14 +730,14 @@ def auth_problem(value: str) -> tuple[str, str] | None:
     if text.startswith("api_public_"):
         return (
             "the value is a bare public key: the webhook needs 'Bearer ' and the private key",
-            "set the value to 'Bearer api_private_...' with the private key",
+            "set the value to 'Bearer ' and the private key (api_private_...)",
         )
     if text.startswith("api_private_"):
         return (
             "the value is the bare key without 'Bearer ': Frigade rejects it (403)",
             "prefix the key with 'Bearer '",
         )
-    return "the Authorization value is not 'Bearer api_private_...'", fix
+    return "the Authorization value is not 'Bearer ' and a private key (api_private_...)", fix
 
 
 def _check_trigger(mapping: WebhookMapping) -> tuple[list[Finding], Trigger | None]:
