@@ -370,6 +370,16 @@ class WebhookMapping:
             headers=headers,
         )
 
+    def trigger_reach(self) -> dict[str, str] | None:
+        """`{"identify": "all"|"some"|"none", ...}` for a trigger that parses, else None."""
+        if self.trigger is None:
+            return None
+        try:
+            parsed = parse_trigger(self.trigger)
+        except TriggerError:
+            return None
+        return {t: r.value for t, r in parsed.reach.items()}
+
     def as_dict(self) -> dict[str, Any]:
         """The mapping as the report shows it (the renderer redacts keys)."""
         return {
@@ -378,6 +388,7 @@ class WebhookMapping:
             "destinationId": self.destination_id,
             "enabled": self.enabled,
             "trigger": self.trigger,
+            "trigger_reach": self.trigger_reach(),
             "settings": {
                 "url": self.url,
                 "method": self.method,

@@ -15,6 +15,7 @@ from frigade_cli.clients.segment_public_api import (
     ACCEPT_V1,
     NotFound,
     SegmentPublicApi,
+    retry_hint,
 )
 from frigade_cli.errors import AuthError, UpstreamError
 from frigade_cli.http import RetryPolicy
@@ -218,3 +219,21 @@ def test_an_unreachable_api_is_an_upstream_error() -> None:
     with pytest.raises(UpstreamError) as caught:
         call(f"http://127.0.0.1:{port}", "sat_token_0000", lambda c: c.get_destination("d1"))
     assert "cannot reach Segment's Public API" in caught.value.message
+
+
+def test_the_wait_after_a_429_comes_from_segments_own_fields() -> None:
+    import httpx
+
+    body = {
+        "errors": [
+            {
+                "type": "RequestError",
+                "message": "Too many requests",
+                "data": {"msBeforeNext": 57647},
+            }
+        ]
+    }
+    assert retry_hint(httpx.Response(429, json=body)) == "57.647"
+    reset = "Sun, 29 Nov 2026 10:00:00 GMT"
+    assert retry_hint(httpx.Response(429, headers={"X-RateLimit-Reset": reset})) == reset
+    assert retry_hint(httpx.Response(429, text="busy")) is None

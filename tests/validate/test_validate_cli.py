@@ -418,3 +418,18 @@ def test_live_against_the_sandbox(cli: Cli, sandbox: RunningSandbox) -> None:
     assert "V303 live-accepted" in result.stdout
     sandbox.wait_idle()
     assert sandbox.stats()["frigade"]["ingested_by_type"].get("identify") == 1
+
+
+def test_the_report_says_which_types_the_trigger_lets_through(cli: Cli) -> None:
+    trigger = '(type = "track" and event = "X") or type = "identify"'
+    result = validate(cli, "--mapping", str(FIXTURE), "--trigger", trigger)
+    assert result.exit_code == 0, result.output
+    assert "the trigger lets through identify all, group none, track some" in result.stdout
+    document = json.loads(
+        validate(cli, "-m", str(FIXTURE), "--trigger", 'type != "page"', "--json").stdout
+    )
+    assert document["mappings"][0]["trigger_reach"] == {
+        "identify": "all",
+        "group": "all",
+        "track": "all",
+    }
