@@ -584,8 +584,8 @@ def _check_url(mapping: WebhookMapping, expect: Expectations) -> list[Finding]:
                 f"use {want.scheme}://",
             )
         )
-    host = (parts.netloc.rsplit("@", 1)[-1]).lower()
-    if host != want.netloc.lower():
+    host = _netloc(parts.scheme, parts.netloc)
+    if host != _netloc(want.scheme, want.netloc):
         hint = _likely_typo(host, want.netloc.lower())
         out.append(
             _finding(
@@ -880,6 +880,13 @@ def advice(mappings: Iterable[WebhookMapping], expect: Expectations) -> dict[str
         ),
         "mappings": rows,
     }
+
+
+def _netloc(scheme: str, netloc: str) -> str:
+    """`host[:port]` without credentials or the scheme's default port, lower case."""
+    host = netloc.rsplit("@", 1)[-1].lower()
+    default = {"https": ":443", "http": ":80"}.get(scheme, "")
+    return host[: -len(default)] if default and host.endswith(default) else host
 
 
 def _likely_typo(found: str, wanted: str) -> str:

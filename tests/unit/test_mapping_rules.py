@@ -63,7 +63,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("V101", {"settings_url": None}, {}),
     ("V102", {"settings_url": "http://api.frigade.com/v1/thirdParty/cdp/segment"}, {}),
     ("V103", {"settings_url": "https://api.frigade.co/v1/thirdParty/cdp/segment"}, {}),
-    ("V103", {"settings_url": "https://hooks.example.com/v1/thirdParty/cdp/segment"}, {}),
+    (
+        "V103",
+        {"settings_url": "https://hooks.example.com/v1/thirdParty/cdp/segment"},
+        {"settings_url": "https://API.frigade.com:443/v1/thirdParty/cdp/segment"},
+    ),
     (
         "V104",
         {"settings_url": "https://api.frigade.com/v1/thirdParty/cdp/segmnet"},
