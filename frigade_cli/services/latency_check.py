@@ -367,8 +367,17 @@ def raise_for_outcome(report: LatencyReport) -> None:
             raise UpstreamError(f"the {result.path} path failed for every sample: {errors[0]}")
     breached = [g for g in report.gate_results if not g.passed]
     if breached:
+        segment = report.result("segment")
+        silent = segment is not None and not segment.arrived and not report.settings["sandbox"]
         raise ThresholdBreached(
-            "latency gate breached: " + "; ".join(f"{g.path} {g.describe()}" for g in breached)
+            "latency gate breached: " + "; ".join(f"{g.path} {g.describe()}" for g in breached),
+            hint=(
+                "no event sent through Segment reached Frigade; Segment answers 200 even to a "
+                "wrong write key, so check the key, that the source feeds a Webhooks (Actions) "
+                "destination pointed at Frigade, and that its mapping subscribes to track events"
+            )
+            if silent
+            else None,
         )
 
 

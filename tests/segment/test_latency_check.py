@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -218,6 +222,7 @@ def test_a_sample_that_never_arrives_is_a_failure_with_its_marker(
     assert result.stdout.count("not seen within 0.3s") == 2
     markers = [w for w in result.stdout.split() if w.startswith(PREFIX) and "-segment-" in w]
     assert len(set(markers)) == 2
+    assert "Segment answers 200 even to a wrong write key" in result.stderr
     failure = ET.parse(junit).getroot().find(".//failure")
     assert failure is not None
     assert failure.get("message") == "failures 2 > 0"
@@ -459,3 +464,29 @@ def test_sandbox_refuses_urls_and_keys_of_its_own(cli: Cli):
 
     assert result.exit_code == 3
     assert "drop --api-key" in result.stderr
+
+
+def test_ctrl_c_prints_the_samples_measured_so_far_and_exits_130(sandbox: RunningSandbox):
+    sandbox.configure(destination={"flush_interval": "30s"})
+    args = ["segment", "latency-check", "--api-url", sandbox.url, "--api-key", sandbox.api_key]
+    args += ["--path", "segment", "--write-key", sandbox.write_key, "--samples", "3"]
+    args += ["--segment-url", sandbox.segment_url, "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frigade_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    # The first sample waits in a batch for 30 s: interrupt it while it is being looked for.
+    wait_until(
+        lambda: sandbox.stats()["segment"]["received"] >= 1, timeout=20, what="the first sample"
+    )
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+
+    assert proc.returncode == 130, stderr
+    report = json.loads(stdout)
+    assert report["interrupted"] is True and report["passed"] is False
+    assert report["each_sample"][0]["error"] == "interrupted before it was seen"
+    assert "interrupted" in stderr
