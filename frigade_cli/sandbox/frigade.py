@@ -171,6 +171,9 @@ def _required_id(body: dict[str, Any], name: str, required: bool = True) -> str 
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
+    # graphql-core loads here, when a sandbox starts, not on the first GraphQL request.
+    from frigade_cli.sandbox.graphql import execute_request as execute_graphql
+
     stats = sandbox.stats
     store = sandbox.store
 
@@ -376,10 +379,8 @@ def routes(sandbox: Sandbox) -> list[Route]:
         return json_response(record, 201)
 
     async def graphql(request: Request) -> Response:
-        from frigade_cli.sandbox.graphql import execute
-
-        body = await json_body(request)
-        status, result = execute(sandbox, body)
+        body = await json_body(request, object_only=False)
+        status, result = execute_graphql(store, body)
         return json_response(result, status)
 
     return [

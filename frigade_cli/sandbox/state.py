@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import orjson
 
 from frigade_cli.errors import InputError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: integration ids are numbers, as Frigade's are
 # The key name inside connectionData is unconfirmed for the real API: any of these is taken.
 WRITE_KEY_NAMES = ("writeKey", "segmentWriteKey", "apiKey")
 _SCHEMA = """
@@ -89,9 +88,9 @@ class Group:
 
 @dataclass(slots=True)
 class Integration:
-    """A Frigade -> CDP integration as the sandbox's GraphQL models it."""
+    """A Frigade -> CDP integration as the sandbox's GraphQL models it (ids are numbers)."""
 
-    id: str
+    id: int
     type: str
     status: str
     connection_data: str  # a JSON-encoded string, as the mutation takes it
@@ -136,7 +135,8 @@ class Store:
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
         self.flow_states: list[dict[str, Any]] = []
-        self.integrations: dict[str, Integration] = {}
+        self.integrations: dict[int, Integration] = {}
+        self._last_integration_id = 0  # ids are never reused, as a database sequence
         self.undeliverable: list[dict[str, Any]] = []
         self._db: sqlite3.Connection | None = None
         # Changes since the last commit (kept only when persisting).
@@ -219,20 +219,21 @@ class Store:
         """One integration per type, as an upsert by type."""
         found = next((i for i in self.integrations.values() if i.type == type_), None)
         if found is None:
-            found = Integration(
-                f"int_{uuid.uuid4().hex[:16]}", type_, status, connection_data, at, at
-            )
+            self._last_integration_id += 1
+            found = Integration(self._last_integration_id, type_, status, connection_data, at, at)
             self.integrations[found.id] = found
+            if self._db is not None:
+                self._dirty["sequence", "integration"] = {"last": self._last_integration_id}
         else:
             found.status, found.connection_data, found.modified_at = status, connection_data, at
         if self._db is not None:
-            self._dirty["integration", found.id] = found.record()
+            self._dirty["integration", str(found.id)] = found.record()
         return found
 
-    def delete_integration(self, integration_id: str) -> Integration | None:
+    def delete_integration(self, integration_id: int) -> Integration | None:
         found = self.integrations.pop(integration_id, None)
         if found is not None and self._db is not None:
-            self._dirty["integration", integration_id] = None
+            self._dirty["integration", str(integration_id)] = None
         return found
 
     def active_integration(self, type_: str) -> Integration | None:
@@ -278,6 +279,7 @@ class Store:
         self.groups.clear()
         self.flow_states.clear()
         self.integrations.clear()
+        self._last_integration_id = 0
         self.undeliverable.clear()
         self._dirty.clear()
         self._new_events.clear()
@@ -311,9 +313,12 @@ class Store:
                     body.get("properties") or {},
                     dict.fromkeys(body.get("userIds") or ()),
                 )
+            elif kind == "sequence" and key == "integration":
+                self._last_integration_id = max(self._last_integration_id, int(body["last"]))
             elif kind == "integration":
-                self.integrations[key] = Integration(
-                    key,
+                self._last_integration_id = max(self._last_integration_id, int(key))
+                self.integrations[int(key)] = Integration(
+                    int(key),
                     body["type"],
                     body["status"],
                     body["connectionData"],
