@@ -155,6 +155,10 @@ class Sandbox:
             await asyncio.sleep(0.005)
         return True
 
+    def configure(self, changes: Any) -> None:
+        """Apply `PATCH /_sandbox/config` changes (validated first); InputError when unusable."""
+        self.config = self.config.patched(changes)
+
     def reset(self) -> None:
         self.destination.clear()
         self.store.reset()

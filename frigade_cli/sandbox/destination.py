@@ -30,7 +30,7 @@ from frigade_cli.segment.delivery import delivery_headers
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.parts import OutboundParts
 
 
 @dataclass(slots=True)
@@ -53,7 +53,7 @@ BatchKey = tuple[str, str, tuple[tuple[str, str], ...]]
 class Destination:
     """Batches, signs, sends and retries; counts everything in the sandbox's stats."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: OutboundParts) -> None:
         self._sandbox = sandbox
         self._pending: dict[BatchKey, OutgoingBatch] = {}
         self._queue: asyncio.Queue[OutgoingBatch] | None = None

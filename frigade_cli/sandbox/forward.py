@@ -23,7 +23,7 @@ from frigade_cli.sandbox.state import WRITE_KEY_NAMES
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.parts import OutboundParts
 
 # actionType -> the track event's name (sandbox model; skippedStep extends the documented list).
 FLOW_STATE_EVENTS: dict[str, str] = {
@@ -68,7 +68,7 @@ def flow_state_track(record: dict[str, Any]) -> dict[str, Any]:
 class SegmentForwarder:
     """Sends track events to the Segment API in background tasks, a few at a time."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: OutboundParts) -> None:
         self._sandbox = sandbox
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)

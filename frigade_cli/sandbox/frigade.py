@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.requests import Request
@@ -34,6 +34,7 @@ from starlette.routing import Route
 from frigade_cli.clock import now_iso
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.sandbox.forward import ACTION_TYPES
+from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import (
     SUCCESS,
     basic_user,
@@ -44,9 +45,16 @@ from frigade_cli.sandbox.responses import (
 from frigade_cli.sandbox.state import Store, User
 
 if TYPE_CHECKING:
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.forward import SegmentForwarder
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class FrigadeParts(SandboxParts, Protocol):
+    """What the Frigade side needs: the sandbox's parts and the flowStates forwarder."""
+
+    @property
+    def forwarder(self) -> SegmentForwarder: ...
 
 
 class BadRequest(Exception):
@@ -82,7 +90,7 @@ def _user(store: Store, user_id: str, at: str) -> User:
     return store.users.get(user_id) or store.upsert_user(user_id, None, at)
 
 
-def ingest(sandbox: Sandbox, messages: list[Any], at: str) -> list[dict[str, Any]]:
+def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str, Any]]:
     """Apply Segment messages to the state; the ones used (others are counted as ignored)."""
     store = sandbox.store
     counts = sandbox.stats.frigade_ingested
@@ -170,7 +178,7 @@ def _required_id(body: dict[str, Any], name: str, required: bool = True) -> str 
     return str(value)
 
 
-def routes(sandbox: Sandbox) -> list[Route]:
+def routes(sandbox: FrigadeParts) -> list[Route]:
     # graphql-core loads here, when a sandbox starts, not on the first GraphQL request.
     from frigade_cli.sandbox.graphql import execute_request as execute_graphql
 
