@@ -225,5 +225,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
+    # Fastify (Frigade) answers a trailing slash with 404; Starlette would redirect to the path.
+    app.router.redirect_slashes = False
     app.state.sandbox = sandbox
     return app

@@ -71,11 +71,16 @@ class Group:
     tracking_events: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        # `name` and `membersCount` are fields of Frigade's ExternalizedUserGroup; the name is
+        # the group's `name` trait (Segment's reserved trait for a group's name).
+        name = self.properties.get("name")
         return {
             "groupId": self.group_id,
+            "name": name if isinstance(name, str) else None,
             "createdAt": self.created_at,
             "modifiedAt": self.modified_at,
             "properties": self.properties,
+            "membersCount": len(self.user_ids),
             "userIds": list(self.user_ids),
             "trackingEvents": self.tracking_events,
         }
