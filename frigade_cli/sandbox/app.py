@@ -49,12 +49,12 @@ class Sandbox:
     ) -> None:
         self.config = config.validate()
         self.base_url = base_url.rstrip("/")
-        self.store = Store(config.data_path)
+        self._log = log
+        self.store = Store(config.data_path, log=self.log)
         self.stats = Stats()
         self.hub = EventHub(config.recent_events)
         self.destination = Destination(self)
         self.forwarder = SegmentForwarder(self)
-        self._log = log
         self._client: httpx.AsyncClient | None = None
 
     # Keys and URLs --------------------------------------------------------------------------------

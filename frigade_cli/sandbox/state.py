@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ def write_key_of(connection_data: str) -> str | None:
 class Store:
     """The sandbox's Frigade-side state, optionally written through to a SQLite file."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, log: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
@@ -148,7 +149,7 @@ class Store:
         self._dirty: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._new_events: list[tuple[str, str, bytes]] = []
         if path is not None:
-            self._db = _open(path)
+            self._db = _open(path, log)
             self._load()
 
     @property
@@ -351,11 +352,39 @@ class Store:
                 self.flow_states.append(body)
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    """Open (creating it 0600: it may hold write keys) and prepare the sandbox's data file."""
+def _make_private(path: Path, log: Callable[[str], None] | None) -> None:
+    """Make an existing file 0600 when others can read or write it; InputError when it cannot."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise InputError(
+            f"--data {path} can be read by others (mode {mode:04o}) and cannot be made 0600 "
+            f"({exc.strerror or exc}); it would hold write keys: fix its mode or use another file"
+        ) from None
+    if log is not None:
+        log(
+            f"--data {path} could be read by others (mode {mode:04o}); made it 0600, as it "
+            "holds write keys"
+        )
+
+
+def _open(path: Path, log: Callable[[str], None] | None = None) -> sqlite3.Connection:
+    """Open and prepare the sandbox's data file: created 0600, an existing one made 0600 (it
+    holds write keys), SQLite's -wal and -shm files too."""
     path = path.expanduser()
     try:
-        if not path.exists():
+        if path.exists():
+            for file in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                if file.exists():
+                    _make_private(file, log)
+        else:
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         db = sqlite3.connect(path, check_same_thread=False, isolation_level="DEFERRED")
