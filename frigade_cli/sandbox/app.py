@@ -50,6 +50,7 @@ class Sandbox:
         self.config = config.validate()
         self.base_url = base_url.rstrip("/")
         self._log = log
+        self.stopping = False  # a stop was asked for: sending what waits before closing
         self.store = Store(config.data_path, log=self.log)
         self.stats = Stats()
         self.hub = EventHub(config.recent_events)

@@ -1,6 +1,7 @@
 """The control API under `/_sandbox` (no auth: the sandbox listens on loopback).
 
-- `GET  /_sandbox/health`         `{status: "ok", version, uptime, urls, persistent}`
+- `GET  /_sandbox/health`         `{status, version, uptime, urls, persistent}`; status is "ok",
+                                  or "stopping" while waiting batches are sent before a stop
 - `POST /_sandbox/reset`          forget users, groups, integrations, counters, waiting batches
 - `GET  /_sandbox/config`         the runtime settings (and keys, urls)
 - `PATCH|POST /_sandbox/config`   change them, e.g. `{"fail_rate": 1, "latency": "50ms",
@@ -45,6 +46,9 @@ class ControlParts(SandboxParts, Protocol):
     @property
     def destination(self) -> Destination: ...
 
+    @property
+    def stopping(self) -> bool: ...
+
     def urls(self) -> dict[str, str]: ...
 
     def configure(self, changes: Any) -> None: ...
@@ -88,7 +92,7 @@ def routes(sandbox: ControlParts) -> list[Route]:
     async def health(request: Request) -> Response:
         return json_response(
             {
-                "status": "ok",
+                "status": "stopping" if sandbox.stopping else "ok",
                 "version": __version__,
                 "uptime": round(time.monotonic() - started, 3),
                 "urls": sandbox.urls(),

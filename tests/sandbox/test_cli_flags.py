@@ -257,3 +257,54 @@ def test_a_fail_with_that_is_not_an_error_status_is_exit_3(cli: Cli) -> None:
 
     assert result.exit_code == 3
     assert "give an HTTP error status, 400 to 599" in result.stderr
+
+
+def test_a_second_signal_stops_without_waiting_for_a_stuck_delivery(recorder: Recorder) -> None:
+    recorder.delay = 20.0  # the delivery hangs for far longer than the stop may take
+    with sandbox_process("--flush-interval", "20ms") as sb:
+        sb.http.patch(
+            sb.ready["control_url"] + "/config",
+            json={"destination": {"url": recorder.webhook_url, "headers": {}}},
+        )
+        sb.segment_batch([identify("u1")])
+        wait_until(lambda: recorder.requests, what="the delivery to start")
+        sb.proc.send_signal(signal.SIGINT)
+        wait_until(lambda: sb.control("/health")["status"] == "stopping", what="the stop")
+        sb.proc.send_signal(signal.SIGINT)
+        sb.proc.wait(timeout=15)  # within the test's patience, not the hung delivery's
+
+    assert sb.proc.returncode == 0
+    assert b"stopped at once: deliveries in flight were not waited for" in sb.stderr
+    assert b"Traceback" not in sb.stderr
+
+
+def test_one_signal_waits_for_deliveries_and_says_when_some_are_still_pending(
+    recorder: Recorder,
+) -> None:
+    recorder.delay = 20.0
+    with sandbox_process("--flush-interval", "20ms") as sb:
+        sb.http.patch(
+            sb.ready["control_url"] + "/config",
+            json={"destination": {"url": recorder.webhook_url, "headers": {}}},
+        )
+        sb.segment_batch([identify("u1")])
+        wait_until(lambda: recorder.requests, what="the delivery to start")
+
+    assert b"stopped with deliveries still pending" in sb.stderr
+    assert b"stopped at once" not in sb.stderr
+
+
+def test_the_server_is_driven_through_uvicorns_public_api_only() -> None:
+    import uvicorn
+
+    from frigade_cli.sandbox import uvicorn_server
+
+    server = uvicorn.Server(uvicorn.Config(app=None))
+    # What RunningSandbox uses; an upgrade that removes any of it fails here, not at run time.
+    assert callable(server.serve)
+    assert server.started is False and server.should_exit is False
+    assert not [
+        name
+        for name, value in vars(uvicorn_server).items()
+        if isinstance(value, type) and issubclass(value, uvicorn.Server)
+    ]
