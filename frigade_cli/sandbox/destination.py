@@ -17,6 +17,7 @@ Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion nev
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -205,7 +206,10 @@ class Destination:
             nonlocal attempts
             attempts += 1
             stats.destination_requests += 1
-            return await client.request(batch.method, batch.url, content=body, headers=headers)
+            started = time.perf_counter()
+            response = await client.request(batch.method, batch.url, content=body, headers=headers)
+            stats.destination_latency_ms.append((time.perf_counter() - started) * 1000)
+            return response
 
         def on_retry(attempt: int, reason: str, wait: float) -> None:
             stats.destination_retries += 1

@@ -241,3 +241,18 @@ def test_lowering_the_batch_size_sends_a_batch_that_is_now_full(
     sb.flush()
     wait_until(lambda: len(recorder.requests) == 2, what="the new batch")
     assert [m["messageId"] for m in recorder.bodies()[1]] == ["b0"]
+
+
+def test_delivery_latency_percentiles_come_from_the_stats_module(
+    sb: RunningSandbox, recorder: Recorder
+) -> None:
+    to_recorder(sb, recorder, enable_batching=False)
+    recorder.delay = 0.2
+
+    post_batch(sb, [track(messageId=f"m{n}") for n in range(3)])
+    sb.wait_idle()
+
+    latency = sb.stats()["destination"]["latency_ms"]
+    assert latency["count"] == len(recorder.requests) == 3
+    # Lower bounds only: each answer was held 200 ms, and load can only add to that.
+    assert 200 <= latency["p50"] <= latency["p95"] <= latency["max"]

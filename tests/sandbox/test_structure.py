@@ -10,7 +10,16 @@ import pytest
 import frigade_cli.sandbox
 
 PACKAGE = Path(frigade_cli.sandbox.__file__).parent
-ROUTE_MODULES = ("control", "destination", "forward", "frigade", "graphql", "parts", "events")
+ROUTE_MODULES = (
+    "control",
+    "destination",
+    "forward",
+    "frigade",
+    "graphql",
+    "parts",
+    "events",
+    "public_api",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
