@@ -43,7 +43,7 @@ IntegrationTypeOption = Annotated[
     str,
     typer.Option(
         "--integration-type",
-        help=f"The integration's type name (a GraphQL enum value). {UNCONFIRMED}",
+        help=f"The integration's type (IntegrationType), e.g. SEGMENT. {UNCONFIRMED}",
     ),
 ]
 KeyFieldOption = Annotated[

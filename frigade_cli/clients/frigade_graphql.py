@@ -1,14 +1,19 @@
 """Frigade's integrations, through its GraphQL API (private key), on the one HTTP layer.
 
-Frigade has no public REST endpoint for integrations. The operations used here are *unconfirmed*
-(DESIGN.md, "Integrations"): `upsertIntegration(type, status, connectionData)` with
-`connectionData` a JSON-encoded string holding the write key, `integrations(skip, take)` and
-`deleteIntegration(id)`, at `POST /graphql`. The path, the type name and the key's name inside
-`connectionData` are therefore settings (`IntegrationsApi`), never hard-coded truths.
+Frigade has no public REST endpoint for integrations. Its GraphQL schema (a snapshot published in
+FrigadeHQ/frigade-engage-skill, `reference/graphql-schema.md`; not public API documentation, so
+*unconfirmed*, DESIGN.md "Integrations") has:
 
-Arguments are written inline as GraphQL literals, so no schema type names (also unknown) are
-needed: enums as names, `connectionData` as a string literal, an id as it came back (string or
-number).
+    mutation ($type: String!, $status: String!, $connectionData: String!) {
+      upsertIntegration(type: $type, status: $status, connectionData: $connectionData) { id }
+    }
+    query { integrations(skip: 0, take: 50) { id type status connectionData createdAt } }
+    mutation ($id: Float!) { deleteIntegration(id: $id) { id } }
+
+`connectionData` goes in as a JSON-encoded string holding the write key and may come back as a
+JSON object; `take` is at most 50; ids are numbers (read back as strings of digits). The path, the
+type name and the key's name inside `connectionData` are settings (`IntegrationsApi`), never
+hard-coded truths.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "/graphql"
 DEFAULT_TYPE = "SEGMENT"
 DEFAULT_KEY_FIELD = "writeKey"
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # Frigade's validator refuses a larger `take`
 INTEGRATION_FIELDS = "id type status connectionData createdAt modifiedAt"
 
 
@@ -45,18 +50,11 @@ class IntegrationsApi:
 
         if not self.path.startswith("/"):
             raise InputError(f"GraphQL path {self.path!r} must start with '/'")
-        if not _is_name(self.type_name):
-            raise InputError(
-                f"integration type {self.type_name!r} is not a GraphQL enum name "
-                "(letters, digits, '_')"
-            )
+        if not self.type_name or any(c.isspace() for c in self.type_name):
+            raise InputError(f"integration type {self.type_name!r} must be one word, e.g. SEGMENT")
         if not self.key_field:
             raise InputError("the connectionData key field must not be empty")
         return self
-
-
-def _is_name(text: str) -> bool:
-    return bool(text) and (text[0].isalpha() or text[0] == "_") and text.replace("_", "a").isalnum()
 
 
 @dataclass(frozen=True)
@@ -114,11 +112,6 @@ class GraphQLRequest:
     body: dict[str, Any]
 
 
-def _literal(value: str | int) -> str:
-    """A GraphQL literal: an int as a number, a string quoted (JSON escapes are GraphQL's)."""
-    return str(value) if isinstance(value, int) else json.dumps(value)
-
-
 class FrigadeIntegrations:
     """The integrations calls for one API base URL and private key (`client` None: requests
     can be built, for a dry run, but not sent).
@@ -144,29 +137,39 @@ class FrigadeIntegrations:
         self.on_retry = on_retry
 
     # Requests --------------------------------------------------------------------------------
-    def request(self, query: str) -> GraphQLRequest:
+    def request(self, query: str, variables: dict[str, Any] | None = None) -> GraphQLRequest:
         headers = {
             "Authorization": f"Bearer {self.api_key}",
             "Content-Type": "application/json",
         }
-        return GraphQLRequest("POST", self.url, headers, {"query": query})
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        return GraphQLRequest("POST", self.url, headers, body)
 
     def list_request(self, skip: int = 0, take: int = PAGE_SIZE) -> GraphQLRequest:
         return self.request(
-            f"query {{ integrations(skip: {skip}, take: {take}) {{ {INTEGRATION_FIELDS} }} }}"
+            "query ($skip: Int!, $take: Int!) { integrations(skip: $skip, take: $take) "
+            f"{{ {INTEGRATION_FIELDS} }} }}",
+            {"skip": skip, "take": take},
         )
 
     def upsert_request(self, write_key: str, status: str = "ACTIVE") -> GraphQLRequest:
         connection_data = json.dumps({self.api.key_field: write_key}, separators=(",", ":"))
         return self.request(
-            "mutation { upsertIntegration("
-            f"type: {self.api.type_name}, status: {status}, "
-            f"connectionData: {_literal(connection_data)}) {{ {INTEGRATION_FIELDS} }} }}"
+            "mutation ($type: String!, $status: String!, $connectionData: String!) { "
+            "upsertIntegration(type: $type, status: $status, connectionData: $connectionData) "
+            f"{{ {INTEGRATION_FIELDS} }} }}",
+            {"type": self.api.type_name, "status": status, "connectionData": connection_data},
         )
 
     def delete_request(self, integration_id: str | int) -> GraphQLRequest:
+        # Ids are numbers (`Float!`); one that is not (another server's) goes as an `ID!`.
+        number = str(integration_id).isdigit()
         return self.request(
-            f"mutation {{ deleteIntegration(id: {_literal(integration_id)}) {{ id }} }}"
+            f"mutation ($id: {'Float!' if number else 'ID!'}) {{ deleteIntegration(id: $id) "
+            "{ id } }",
+            {"id": int(integration_id) if number else integration_id},
         )
 
     # Calls -----------------------------------------------------------------------------------

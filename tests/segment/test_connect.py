@@ -132,9 +132,12 @@ def test_dry_run_prints_the_exact_request_redacted_and_sends_nothing(cli: Cli, r
     upsert = requests[-1]
     assert upsert["url"] == f"{recorder.url}/graphql"
     assert upsert["headers"]["Authorization"] == "Bearer api_private_****abcd"
-    query = upsert["body"]["query"]
-    assert query.startswith("mutation { upsertIntegration(type: SEGMENT, status: ACTIVE,")
-    assert '\\"writeKey\\":\\"****abcd\\"' in query
+    assert "upsertIntegration(type: $type, status: $status" in upsert["body"]["query"]
+    assert upsert["body"]["variables"] == {
+        "type": "SEGMENT",
+        "status": "ACTIVE",
+        "connectionData": '{"writeKey":"****abcd"}',
+    }
     assert KEY_A not in result.output and "test0000abcd" not in result.output
 
 
