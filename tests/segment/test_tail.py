@@ -531,3 +531,38 @@ def test_every_new_command_is_listed_in_help(cli: Cli) -> None:
 
     for command in ("connect", "status", "disconnect", "tail"):
         assert command in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_on_a_terminal_each_type_has_its_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pty
+
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frigade_cli", "segment", "tail", "--listen", "0", "--limit", "2"],
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    os.close(terminal)
+    assert proc.stderr is not None
+    url = json.loads(proc.stderr.readline())["url"]
+    post(
+        url,
+        "/v1/batch",
+        {"batch": [track(1), {"type": "identify", "userId": "u", "messageId": "i"}]},
+    )
+    seen = b""
+    deadline = time.monotonic() + 30
+    while seen.count(b"\n") < 2 and time.monotonic() < deadline:
+        seen += os.read(controller, 4096)
+    proc.wait(30)
+    os.close(controller)
+
+    assert proc.returncode == 0
+    track_line, identify_line = seen.decode().splitlines()[:2]
+    assert "\x1b[36mtrack" in track_line  # cyan
+    assert "\x1b[32midentify" in identify_line  # green
