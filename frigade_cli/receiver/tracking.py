@@ -109,20 +109,41 @@ class _Skew:
     def __init__(self, received_ms: int, received_iso: str) -> None:
         self.received_ms = received_ms
         self.received_iso = received_iso
-        self._sent: dict[str, int | None] = {}
+        self._offset: dict[str, int | None] = {}  # sentAt -> receivedAt - sentAt (ms)
+        self._valid_seconds: dict[str, bool] = {}  # "YYYY-MM-DDTHH:MM:SS" -> a real time
 
     def timestamp(self, original: Any, sent: Any) -> Any:
+        """`receivedAt - (sentAt - original)` in Segment's format; `original` when unreadable."""
         if not isinstance(sent, str):
             return original
         if original == sent:
             return self.received_iso
-        sent_ms = self._sent.get(sent, -1)
-        if sent_ms == -1:
-            sent_ms = self._sent[sent] = parse_iso_ms(sent)
-        original_ms = parse_iso_ms(original)
-        if sent_ms is None or original_ms is None:
+        if sent in self._offset:
+            offset = self._offset[sent]
+        else:
+            sent_ms = parse_iso_ms(sent)
+            offset = self._offset[sent] = None if sent_ms is None else self.received_ms - sent_ms
+        if offset is None:
             return original
-        return iso_from_ms(self.received_ms - (sent_ms - original_ms))
+        # The common `...SS.mmmZ` form within the same second: shift the milliseconds in place.
+        if (
+            type(original) is str
+            and len(original) == 24
+            and original[19] == "."
+            and original[23] == "Z"
+            and original[20:23].isdigit()
+            and 0 <= int(original[20:23]) + offset < 1000
+        ):
+            second = original[:19]
+            valid = self._valid_seconds.get(second)
+            if valid is None:
+                valid = self._valid_seconds[second] = parse_iso_ms(original) is not None
+            if valid:
+                return f"{second}.{int(original[20:23]) + offset:03d}Z"
+        original_ms = parse_iso_ms(original)
+        if original_ms is None:
+            return original
+        return iso_from_ms(original_ms + offset)
 
 
 def _enrich(

@@ -190,3 +190,27 @@ def test_the_sandbox_dedup_window_is_configurable() -> None:
         post_batch(running, [track(messageId="same")])
 
         assert len(recent_events(running, side="segment")) == 2
+
+
+def _iso(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def test_timestamps_are_corrected_for_clock_skew_as_segment_does() -> None:
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from frigade_cli.receiver.tracking import _Skew
+
+    rng = random.Random(7)
+    base = datetime(2026, 11, 29, 10, 0, 0, tzinfo=timezone.utc)
+    for _ in range(2000):
+        sent = base + timedelta(milliseconds=rng.randint(0, 5000))
+        original = sent - timedelta(milliseconds=rng.randint(0, 3000))
+        received = sent + timedelta(milliseconds=rng.randint(-2000, 2000))
+        received_ms = round(received.timestamp() * 1000)
+        skew = _Skew(received_ms, _iso(received))
+
+        # Segment: timestamp = receivedAt - (sentAt - originalTimestamp), by datetime arithmetic.
+        assert skew.timestamp(_iso(original), _iso(sent)) == _iso(received - (sent - original))
+    assert skew.timestamp("2026-02-30T10:00:00.100Z", _iso(sent)) == "2026-02-30T10:00:00.100Z"
