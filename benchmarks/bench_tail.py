@@ -160,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"cpu:          tail {tail_cpu_s:.2f} s (whole process, start-up included), "
         f"senders {sender_cpu:.2f} s, on {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}"
     )
+    # On a shared machine the wall-clock figure moves with others' load; this one does not.
+    print(f"capacity:     {answered / tail_cpu_s:,.0f} events per CPU-second of the tail")
     if args.output == "file":
         print(
             f"output:       {len(seen):,} lines, {len(set(seen)):,} distinct messageIds; "

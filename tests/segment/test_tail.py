@@ -566,3 +566,25 @@ def test_on_a_terminal_each_type_has_its_colour(monkeypatch: pytest.MonkeyPatch)
     track_line, identify_line = seen.decode().splitlines()[:2]
     assert "\x1b[36mtrack" in track_line  # cyan
     assert "\x1b[32midentify" in identify_line  # green
+
+
+def test_tail_sandbox_keeps_trying_an_unreachable_sandbox_until_its_timeout() -> None:
+    tail = Tail("--sandbox", f"http://127.0.0.1:{free_port()}", "--timeout", "1500ms", ready=False)
+
+    assert tail.wait() == 5
+    assert "cannot reach the sandbox" in tail.err and "retrying in" in tail.err
+    assert "no event arrived within 1500ms" in tail.err
+
+
+def test_tail_sandbox_ends_on_ctrl_c_with_the_count(sandbox_port: int) -> None:
+    with (
+        RunningSandbox(fast_config(port=sandbox_port)) as sandbox,
+        Tail("--sandbox", sandbox.url, "--side", "segment", "--json", ready=False) as tail,
+    ):
+        wait_until(lambda: _subscribed(sandbox), timeout=30, what="the tail to subscribe")
+        post_batch(sandbox, [track(1)])
+        tail.wait_lines(1)
+        code = tail.stop()
+
+    assert code == 0
+    assert "stopped: 1 event shown" in tail.err
