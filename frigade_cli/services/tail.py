@@ -320,8 +320,7 @@ def _listen(app: App, req: TailRequest, timeout: float | None) -> TailResult:
     server = make_server(create_app(receiver), on_signal=lambda sig: stop("interrupted"))
     stoppers.append(server.stop)
     loop = new_event_loop()
-    if not req.json_output or not sys.stdout.isatty():
-        tune_gc_for_receiving()
+    tune_gc_for_receiving()
 
     async def main() -> None:
         nonlocal relay
@@ -439,7 +438,7 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
             result.stopped_because = "limit"
             raise _Finished
 
-    async def session(client: httpx.AsyncClient) -> None:
+    async def read_stream(client: httpx.AsyncClient) -> None:
         import httpx
         from httpx_sse import SSEError, aconnect_sse
 
@@ -493,7 +492,7 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
                         reraise=True,
                     ):
                         with attempt:
-                            await session(client)
+                            await read_stream(client)
                 except _Dropped as exc:
                     result.reconnects += 1
                     terminal.warn(f"lost the sandbox stream ({exc}); reconnecting")
