@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
@@ -268,8 +269,6 @@ class PooledSender:
         timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         import httpcore
         import httpx
 
@@ -292,7 +291,7 @@ class PooledSender:
             "write": timeout,
             "pool": timeout,
         }
-        self._threads = ThreadPoolExecutor(max_connections, thread_name_prefix="frigade-http")
+        self._threads = _DaemonThreads(max_connections)
         self._requests: dict[str, httpx.Request] = {}  # one per method: only read back, never sent
         self._errors: dict[type[BaseException], type[httpx.TransportError]] = {
             getattr(httpcore, name): getattr(httpx, name) for name in _HTTPX_ERROR_NAMES
@@ -305,10 +304,8 @@ class PooledSender:
         Raises the httpx transport error that matches what went wrong (ConnectError, ReadTimeout,
         ...). Cancelling the await abandons the request: its thread finishes it unobserved.
         """
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._send, method, content, headers)
+        response: httpx.Response = await self._threads.run(self._send, method, content, headers)
+        return response
 
     def _send(self, method: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
         import httpx
@@ -358,5 +355,63 @@ class PooledSender:
 
     def close(self) -> None:
         """Close every connection (a request still running in a thread fails) and the threads."""
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.stop()
         self._pool.close()
+
+
+class _DaemonThreads:
+    """A fixed set of daemon threads running blocking calls for asyncio callers.
+
+    Unlike ThreadPoolExecutor's threads, these never hold the process open at exit: a request
+    abandoned at a second Ctrl-C may still be waiting on the network, and must not delay it.
+    """
+
+    def __init__(self, count: int) -> None:
+        import queue
+        import threading
+
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"frigade-http-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` on one of the threads; its result or its exception, awaited."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, call, args))
+        return await future
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, future, call, args = job
+            result, error = None, None
+            try:
+                result = call(*args)
+            except BaseException as exc:
+                error = exc
+            # RuntimeError: the event loop is gone, so nobody waits for this answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def stop(self) -> None:
+        """Let each thread end once its current call returns."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
+def _settle(future: Any, result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller stopped waiting: the answer is dropped
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -129,3 +131,33 @@ def test_loopback_and_no_proxy_hosts_go_direct(monkeypatch: pytest.MonkeyPatch) 
     assert environment_proxy("https://internal.example.test/v1") is None
     assert environment_proxy("https://127.0.0.1:8443/v1") is None
     assert environment_proxy("https://localhost/v1") is None
+
+
+ABANDON = """
+import asyncio, sys
+from frigade_cli.http import PooledSender
+
+async def main():
+    sender = PooledSender(sys.argv[1])
+    task = asyncio.ensure_future(sender.request("POST", b"[]", {}))
+    await asyncio.sleep(0.3)  # the request is on the wire, the server sits on it
+    task.cancel()
+    print("abandoned", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_an_abandoned_request_does_not_hold_the_process_open(recorder: Recorder) -> None:
+    recorder.delay = 60.0
+
+    proc = subprocess.run(
+        [sys.executable, "-c", ABANDON, recorder.webhook_url],
+        capture_output=True,
+        text=True,
+        timeout=30,  # far less than the server's 60 s: the exit did not wait for the answer
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "abandoned\n"
+    assert len(recorder.requests) == 1
