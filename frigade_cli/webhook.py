@@ -119,6 +119,14 @@ def webhook_headers(
     return headers
 
 
+def with_mapping_headers(base: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
+    """Segment's own headers with a mapping's headers in place of the Authorization header
+    (names compared case-insensitively, as HTTP does)."""
+    names = {name.lower() for name in mapping} | {"authorization"}
+    kept = {name: value for name, value in base.items() if name.lower() not in names}
+    return {**kept, **mapping}
+
+
 @dataclass
 class BatchOutcome:
     """What happened to one batch."""
@@ -239,6 +247,7 @@ class WebhookSender:
         policy: RetryPolicy | None = None,
         timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         check_url(url, carries_secret=True, what="webhook URL")
         if concurrency < 1:
@@ -251,6 +260,8 @@ class WebhookSender:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.log = log
+        # A mapping's own headers, sent exactly (Authorization included) instead of the key's.
+        self.headers = headers
 
     async def deliver(
         self, report: DeliveryReport, on_done: Callable[[BatchOutcome], None] | None = None
@@ -287,6 +298,8 @@ class WebhookSender:
 
         outcome = BatchOutcome(batch.index, batch.size)
         headers = webhook_headers(self.api_key, batch, self.signing_secret)
+        if self.headers is not None:
+            headers = with_mapping_headers(headers, self.headers)
 
         async def attempt() -> httpx.Response:
             started = time.perf_counter()
