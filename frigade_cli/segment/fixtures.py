@@ -230,7 +230,8 @@ def _file_items(path: Path, progress: ReadProgress) -> Iterator[tuple[str, Any]]
                 if gzipped
                 else io.BufferedReader(counted, 1 << 16)
             )
-            yield from _items(path, iter(stream), progress)
+            with stream:
+                yield from _items(path, iter(stream), progress)
         except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt gzip stream
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InputError(
