@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from frigade_cli.app import get_app
+from frigade_cli.cli.latency_check import latency_check
 from frigade_cli.cli.validate import validate as validate_command
 
 app = typer.Typer(
@@ -158,3 +159,4 @@ def test_webhook(
 
 
 app.command("validate")(validate_command)
+app.command("latency-check")(latency_check)
