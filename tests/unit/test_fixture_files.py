@@ -240,3 +240,12 @@ def test_memory_stays_flat_however_long_the_ndjson_gz_file(tmp_path: Path) -> No
     # Twenty times the events, about the same peak: nothing grows with the file.
     assert large_peak < small_peak * 1.5 + 64 * 1024
     assert large_peak < 2 * 1024 * 1024
+
+
+def test_override_values_are_read_as_javascript_reads_json() -> None:
+    message = {"type": "track", "userId": "u1", "event": "E"}
+
+    Override.parse("properties.id=9007199254740993").apply(message)
+    Override.parse('properties.s="\\ud800"').apply(message)
+
+    assert message["properties"] == {"id": 9007199254740992.0, "s": "\ud800"}
