@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Annotated, Any
 
@@ -12,7 +14,8 @@ from frigade_cli import __version__
 from frigade_cli.app import App, current_app
 from frigade_cli.config import Config
 from frigade_cli.errors import FrigadeCliError
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.exit_codes import USAGE_RULE, ExitCode
+from frigade_cli.interrupts import TerminateSignal, sigterm_as_interrupt
 from frigade_cli.output import Terminal
 
 # Click's own exceptions (usage errors, exits) are left to Typer, whichever Click it ships.
@@ -28,16 +31,20 @@ class FrigadeGroup(TyperGroup):
             return super().invoke(ctx)
         except _PASS_THROUGH:
             raise
-        except KeyboardInterrupt:
-            _app().terminal.error("interrupted")
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, TerminateSignal)
+            _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+            raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED) from None
         except FrigadeCliError as exc:
             app_ = _app()
             if app_.traceback:
-                _print_traceback(app_)
-            app_.terminal.error(exc.message, exc.hint)
+                _report(lambda: _print_traceback(app_))
+            message, hint = exc.message, exc.hint
+            _report(lambda: app_.terminal.error(message, hint))
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
+            # The reader went away (`frigade ... | head`): that is how pipes end, not an error.
+            silence_closed_streams()
             raise typer.Exit(ExitCode.OK) from None
         except Exception as exc:
             app_ = _app()
@@ -48,6 +55,28 @@ class FrigadeGroup(TyperGroup):
                 hint="this is a bug in frigade-cli; run again with --traceback and report it",
             )
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def silence_closed_streams() -> None:
+    """Point a closed stdout or stderr at /dev/null, so exiting does not write to it again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (BrokenPipeError, ValueError):
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _report(write: Any) -> None:
+    """Write an error report; a closed stderr (the reader went away) is not a second error."""
+    try:
+        write()
+    except BrokenPipeError:
+        silence_closed_streams()
 
 
 def _app() -> App:
@@ -67,8 +96,15 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 unexpected error (a bug), 2 usage, 3 invalid input, 4 auth rejected, "
+    "5 upstream/network failure, 6 threshold breached, 7 undelivered events not saved, "
+    f"130 interrupted (Ctrl-C), 143 terminated (SIGTERM). {USAGE_RULE}"
+)
+
 app = typer.Typer(
     cls=FrigadeGroup,
+    epilog=EXIT_CODES_HELP,
     name="frigade",
     help="Test, validate and observe a Segment <-> Frigade integration.",
     no_args_is_help=True,
@@ -111,8 +147,7 @@ def root(
 ) -> None:
     """Test, validate and observe a Segment <-> Frigade integration.
 
-    Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 validation, 4 auth rejected,
-    5 upstream/network failure, 6 threshold breached, 130 interrupted.
+    Exit codes: see `frigade --help`.
     """
     current_app.set(
         App(
@@ -137,5 +172,10 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: SIGTERM is handled as Ctrl-C is."""
+    sigterm_as_interrupt()
+    try:
+        app()
+    except BrokenPipeError:
+        silence_closed_streams()
+        sys.exit(ExitCode.OK)

@@ -33,10 +33,10 @@ def test_sandbox_flag_sends_and_checks_that_everything_was_ingested(cli: Cli):
     assert summary["url"].startswith("http://127.0.0.1:")
 
 
-def test_sandbox_flag_refuses_a_url_of_its_own(cli: Cli):
+def test_sandbox_flag_refuses_a_url_of_its_own_as_a_usage_error(cli: Cli):
     result = cli("segment", "test-webhook", "--sandbox", "--url", "http://127.0.0.1:9/x")
 
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert "--sandbox" in result.stderr
 
 
