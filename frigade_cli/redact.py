@@ -72,6 +72,14 @@ def _redact_match(match: re.Match[str], text: str) -> str:
     return redact_key(match.group(0))
 
 
+def is_secret_header(name: str) -> bool:
+    """True for a header whose value is a credential: Authorization, cookies, `x-api-key`, ..."""
+    lowered = name.lower()
+    return lowered in SENSITIVE_HEADERS or any(
+        word in lowered for word in ("key", "token", "secret", "auth", "signature", "password")
+    )
+
+
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Headers with the values of credential-bearing ones redacted."""
     out: list[tuple[str, str]] = []

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from frigade_cli.clients.frigade import is_quota_exhausted
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.errors import InputError, UnsavedError
 from frigade_cli.http import RetryPolicy, check_url, is_retryable, send_with_retry
 from frigade_cli.keys import check_private_key, strip_bearer
-from frigade_cli.redact import redact_text
+from frigade_cli.redact import is_secret_header, redact_text
 from frigade_cli.segment import signing
 from frigade_cli.segment.batching import Batch, make_batches
 from frigade_cli.segment.factory import MessageFactory
@@ -40,18 +41,6 @@ def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
             raise InputError("no Frigade API key", hint=KEY_HELP)
         return None
     return check_private_key(key)
-
-
-def is_quota_exhausted(response: httpx.Response) -> bool:
-    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help.
-
-    Frigade's rule, not Segment's (DESIGN: Frigade answers 429 with no Retry-After when the
-    plan's monthly active users are used up), so it lives here and not in the HTTP layer.
-    """
-    if response.status_code != 429:
-        return False
-    text = response.text.lower()
-    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
 
 
 def parse_types(types: str | Sequence[str] | None) -> list[str]:
@@ -157,6 +146,14 @@ def webhook_headers(
     if signing_secret:
         headers["X-Signature"] = signing.batch_signature(batch.messages, signing_secret)
     return headers
+
+
+def with_mapping_headers(base: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
+    """Segment's own headers with a mapping's headers in place of the Authorization header
+    (names compared case-insensitively, as HTTP does)."""
+    names = {name.lower() for name in mapping} | {"authorization"}
+    kept = {name: value for name, value in base.items() if name.lower() not in names}
+    return {**kept, **mapping}
 
 
 @dataclass
@@ -302,6 +299,7 @@ class WebhookSender:
         timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
         notice: Callable[[str], None] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         check_url(url, carries_secret=True, what="webhook URL")
         if concurrency < 1:
@@ -320,10 +318,14 @@ class WebhookSender:
         self._report: DeliveryReport | None = None
         self._running: dict[int, asyncio.Task[BatchOutcome]] = {}
         self._requesting: set[int] = set()
+        # A mapping's own headers, sent exactly (Authorization included) instead of the key's.
+        self.headers = headers
 
     @property
     def secrets(self) -> list[str | None]:
-        return [self.api_key, self.signing_secret]
+        """Values no error, log or spool line may show: the key, the secret, mapping headers'."""
+        mapping = [v for k, v in (self.headers or {}).items() if is_secret_header(k)]
+        return [self.api_key, self.signing_secret, *mapping]
 
     def stop(self) -> None:
         """Ask the delivery to stop (safe from a signal handler); a second call abandons."""
@@ -402,6 +404,8 @@ class WebhookSender:
 
         outcome = BatchOutcome(batch.index, batch.size)
         headers = webhook_headers(self.api_key, batch, self.signing_secret)
+        if self.headers is not None:
+            headers = with_mapping_headers(headers, self.headers)
 
         async def attempt() -> httpx.Response:
             started = time.perf_counter()

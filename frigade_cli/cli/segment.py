@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from frigade_cli.app import get_app
+from frigade_cli.cli.validate import validate as validate_command
 
 app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
@@ -160,3 +161,6 @@ def test_webhook(
             json_output=json_output,
         ),
     )
+
+
+app.command("validate")(validate_command)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.http import is_loopback, make_client
 from frigade_cli.redact import redact_headers, redact_key
-from frigade_cli.sandbox import control, frigade, segment
+from frigade_cli.sandbox import control, frigade, public_api, segment
 from frigade_cli.sandbox.config import SandboxConfig
 from frigade_cli.sandbox.destination import Destination
 from frigade_cli.sandbox.events import EventHub
@@ -217,7 +217,12 @@ def create_app(sandbox: Sandbox) -> Starlette:
             await sandbox.stop()
 
     app = Starlette(
-        routes=[*segment.routes(sandbox), *frigade.routes(sandbox), *control.routes(sandbox)],
+        routes=[
+            *segment.routes(sandbox),
+            *frigade.routes(sandbox),
+            *control.routes(sandbox),
+            *public_api.routes(sandbox),
+        ],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )

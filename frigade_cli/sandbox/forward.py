@@ -13,11 +13,10 @@ import base64
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from frigade_cli import __version__
 from frigade_cli.clock import now_iso
 from frigade_cli.http import send_with_retry
+from frigade_cli.segment import jsjson
 
 if TYPE_CHECKING:
     import httpx
@@ -97,7 +96,7 @@ class SegmentForwarder:
         sandbox = self._sandbox
         url = sandbox.segment_api_url.rstrip("/") + "/v1/track"
         body = {**track, "sentAt": now_iso()}
-        payload = orjson.dumps(body)
+        payload = jsjson.dumps(body)  # Segment bodies are written as JavaScript writes them
         headers = {"authorization": basic_auth(write_key), "content-type": "application/json"}
 
         async def send() -> httpx.Response:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from frigade_cli.clock import is_iso_8601
 from frigade_cli.errors import InputError
 from frigade_cli.segment import jsjson
 
@@ -17,26 +16,6 @@ MAX_BATCH_MESSAGES = 2500  # Segment tracking API: messages per batch call
 MAX_MESSAGE_ID_LENGTH = 100
 MESSAGE_TYPES = ("identify", "group", "track", "page", "screen", "alias")
 FRIGADE_TYPES = ("identify", "group", "track")  # what Frigade's guide maps
-
-_ISO_8601 = re.compile(
-    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d{1,9})?)?"
-    r"(?:Z|[+-](?P<zone_hours>\d{2}):?(?P<zone_minutes>\d{2}))?)?$"
-)
-
-
-def _is_iso_8601(value: str) -> bool:
-    """The ISO-8601 shape, and a date and time that exist (no 30 February, no 10:61)."""
-    match = _ISO_8601.match(value)
-    if not match:
-        return False
-    parts = {name: int(digits) for name, digits in match.groupdict().items() if digits}
-    try:
-        date(parts["year"], parts["month"], parts["day"])
-        time(parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0))
-    except ValueError:
-        return False
-    return parts.get("zone_hours", 0) < 24 and parts.get("zone_minutes", 0) < 60
 
 
 class _Message(BaseModel):
@@ -60,7 +39,7 @@ class _Message(BaseModel):
             raise ValueError("either userId or anonymousId is required")
         for name in ("timestamp", "sentAt", "receivedAt", "originalTimestamp"):
             value = getattr(self, name)
-            if value is not None and not _is_iso_8601(value):
+            if value is not None and not is_iso_8601(value):
                 raise ValueError(f"{name} must be an ISO-8601 date-time, got {value!r}")
         return self
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 
 from frigade_cli.clock import iso_from_ms, parse_iso_ms
@@ -28,7 +27,7 @@ from frigade_cli.segment.messages import message_problem
     ],
 )
 def test_the_fast_path_of_jsjson_gives_the_exact_paths_bytes(value: Any) -> None:
-    exact = orjson.dumps(jsjson._js_number(value))
+    exact = jsjson.exact_dumps(value)
     assert jsjson.dumps(value) == exact
 
 

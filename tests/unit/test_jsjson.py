@@ -88,3 +88,94 @@ def test_dumps_does_not_change_its_input() -> None:
 )
 def test_integers_past_2_to_the_53_are_written_as_javascript_numbers(value: int, js: bytes) -> None:
     assert jsjson.dumps(value) == js
+
+
+@pytest.mark.parametrize(
+    ("value", "js"),
+    [
+        (0.000001, b"0.000001"),
+        (0.0000015, b"0.0000015"),
+        (1e-7, b"1e-7"),
+        (1.5e-7, b"1.5e-7"),
+        (0.00001, b"0.00001"),
+        (1e16, b"10000000000000000"),
+        (1.5e17, b"150000000000000000"),
+        (123456789012345678901234567890, b"1.2345678901234568e+29"),
+        (1.5e300, b"1.5e+300"),
+        (5e-324, b"5e-324"),
+        (-1.25e-10, b"-1.25e-10"),
+        (2**53, b"9007199254740992"),
+        (-(2**53) - 1, b"-9007199254740992"),
+    ],
+)
+def test_number_forms_follow_ecmascript_number_to_string(value: float, js: bytes) -> None:
+    assert jsjson.dumps(value) == js
+    assert jsjson.dumps({"n": [value]}) == b'{"n":[' + js + b"]}"
+
+
+def test_array_index_keys_come_first_ascending_then_the_others_in_order() -> None:
+    value = {"b": 1, "10": 2, "a": 3, "9": 4, "01": 5, "-1": 6, "4294967295": 7, "4294967294": 8}
+
+    assert jsjson.dumps(value) == (
+        b'{"9":4,"10":2,"4294967294":8,"b":1,"a":3,"01":5,"-1":6,"4294967295":7}'
+    )
+
+
+def test_key_order_is_applied_inside_nested_objects_and_arrays() -> None:
+    value = [{"x": {"z": 0, "1": 1}}, {"2": 2, "0": 0}]
+
+    assert jsjson.dumps(value) == b'[{"x":{"1":1,"z":0}},{"0":0,"2":2}]'
+
+
+def test_non_string_keys_are_written_as_javascript_property_names() -> None:
+    assert jsjson.dumps({2: "b", "a": 1, 1: "a"}) == b'{"1":"a","2":"b","a":1}'
+
+
+def test_lone_surrogates_are_escaped_in_lower_case_and_pairs_joined() -> None:
+    value = {"s": "a\ud800b\udfff", "\udc00": "\ud83d\ude80"}
+
+    assert jsjson.dumps(value) == '{"s":"a\\ud800b\\udfff","\\udc00":"🚀"}'.encode()
+
+
+def test_line_separators_stay_raw_and_delete_is_not_escaped() -> None:
+    assert jsjson.dumps("\u2028\u2029\x7f") == '"\u2028\u2029\x7f"'.encode()
+
+
+def test_control_characters_use_short_escapes_or_lower_case_hex() -> None:
+    text = "\b\f\n\r\t\x00\x0b\x1f"
+
+    assert jsjson.dumps(text) == b'"\\b\\f\\n\\r\\t\\u0000\\u000b\\u001f"'
+
+
+def test_loads_rounds_integers_past_2_to_the_53_to_the_nearest_double() -> None:
+    assert jsjson.loads(b'{"x":9007199254740993}') == {"x": 9007199254740992.0}
+    assert jsjson.loads("[123456789012345678901234567890, 12]") == [1.2345678901234568e29, 12]
+
+
+def test_loads_keeps_escaped_lone_surrogates_that_orjson_refuses() -> None:
+    assert jsjson.loads(b'{"s":"\\ud800 \\ud83d\\ude80"}') == {"s": "\ud800 🚀"}
+
+
+def test_loads_reads_numbers_too_large_for_a_double_as_javascript_does() -> None:
+    value = jsjson.loads(b'{"x":1e400,"y":[-1e400]}')
+
+    assert jsjson.dumps(value) == b'{"x":null,"y":[null]}'
+
+
+def test_loads_resolves_duplicate_keys_as_json_parse_does() -> None:
+    value = jsjson.loads(b'{"a":1,"b":2,"a":3}')
+
+    assert list(value.items()) == [("a", 3), ("b", 2)]
+
+
+@pytest.mark.parametrize(
+    "text", [b"NaN", b"[Infinity]", b"[1,]", b"\xef\xbb\xbf{}", b'"\\ud800" x', b'"\\ud800\x01"']
+)
+def test_loads_refuses_what_json_parse_refuses(text: bytes) -> None:
+    with pytest.raises(jsjson.JSONDecodeError):
+        jsjson.loads(text)
+
+
+def test_loads_refuses_bytes_that_are_not_utf8() -> None:
+    with pytest.raises(jsjson.JSONDecodeError):
+        jsjson.loads(b'{"userId":"caf\xe9"}')

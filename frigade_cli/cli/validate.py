@@ -1,0 +1,186 @@
+"""`frigade segment validate`: flags in, the validate service called, the report rendered."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from frigade_cli.app import get_app
+from frigade_cli.exit_codes import ExitCode
+
+_FORMATS = ("text", "github")
+
+
+def _duration(value: str | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    from frigade_cli.durations import parse_duration
+    from frigade_cli.errors import InputError
+
+    try:
+        return parse_duration(value, flag)
+    except InputError as exc:
+        raise typer.BadParameter(exc.message, param_hint=flag) from None
+
+
+def validate(
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="Mapping file, JSON or YAML ('-' reads stdin): a subscription as Segment's "
+            'Public API returns it, bare, as {"subscription": ...}, {"data": {"subscription": '
+            '...}}, {"data": {"subscriptions": [...]}} or a bare array.',
+        ),
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="The mapping's URL (overrides the file).")] = None,
+    method: Annotated[
+        str | None, typer.Option(help="The mapping's method (overrides the file).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="The mapping's batch size (overrides the file).")
+    ] = None,
+    batching: Annotated[
+        bool | None,
+        typer.Option(
+            "--batching/--no-batching", help="The mapping's Enable Batching (overrides the file)."
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            help="A mapping header 'Name: value'; replaces the file's header of that name. "
+            "Repeatable.",
+        ),
+    ] = None,
+    trigger: Annotated[
+        str | None,
+        typer.Option(help='The mapping\'s FQL trigger, e.g. type = "identify" or type = "track".'),
+    ] = None,
+    enabled: Annotated[
+        bool | None,
+        typer.Option("--enabled/--disabled", help="The mapping's state (overrides the file)."),
+    ] = None,
+    destination_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Read this destination and all its subscriptions from Segment's Public API."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SEGMENT_PUBLIC_API_TOKEN",
+            show_envvar=True,
+            help="Segment Public API token (falls back to the profile's "
+            "segment_public_api_token). With --sandbox-url: the sandbox's private key.",
+        ),
+    ] = None,
+    segment_public_api_url: Annotated[
+        str | None,
+        typer.Option(help="Segment Public API base URL. Default: https://api.segmentapis.com."),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Validate a local sandbox's Webhooks destination, read through its Public API "
+            "routes (/segmentapis, Bearer token: the sandbox's private key). Starts one unless "
+            "--sandbox-url names a running one.",
+        ),
+    ] = False,
+    sandbox_url: Annotated[
+        str | None,
+        typer.Option(help="With --sandbox: a running sandbox, e.g. http://127.0.0.1:8787."),
+    ] = None,
+    events_per_day: Annotated[
+        float | None,
+        typer.Option(min=0, help="Events per day the source sends: enables the batch-wait advice."),
+    ] = None,
+    max_batch_wait: Annotated[
+        str,
+        typer.Option(
+            help="Longest a Segment batch waits to fill (e.g. 60s, 1m). Segment documents 'up "
+            "to about a minute': the 60 s default is that statement, unconfirmed.",
+        ),
+    ] = "60s",
+    target_wait: Annotated[
+        str,
+        typer.Option(
+            help="Expected wait in a batch to stay under (Frigade's guide: lag usually under 2 s)."
+        ),
+    ] = "2s",
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also send one identify message for a synthetic user to the mapping's URL "
+            "with its headers, and report the answer. Never sent when the URL is wrong.",
+        ),
+    ] = False,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Silence a rule by code or name. Repeatable."),
+    ] = None,
+    list_rules: Annotated[
+        bool, typer.Option("--list-rules", help="Print every rule (a Markdown table) and exit.")
+    ] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text (a report grouped by severity) or github (GitHub Actions annotations).",
+        ),
+    ] = "text",
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP response.")] = 30.0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Check a Segment Webhooks (Actions) mapping against Frigade's setup and Segment's contract.
+
+    Exit codes: 0 no error (warnings allowed); 3 at least one error; 2 unusable input (an
+    unreadable file, invalid JSON or YAML, not a mapping, an unknown rule); 4 the Public API
+    rejected the token; 5 the Public API could not be reached.
+    """
+    from frigade_cli import render_validate
+
+    app = get_app()
+    if output_format not in _FORMATS:
+        raise typer.BadParameter(f"choose from {', '.join(_FORMATS)}", param_hint="--format")
+    if list_rules:
+        render_validate.rules(app.terminal, json_output)
+        return
+    from frigade_cli.services.validate import ValidateRequest, run_validate
+
+    report = run_validate(
+        app,
+        ValidateRequest(
+            mapping=mapping,
+            url=url,
+            method=method,
+            batch_size=batch_size,
+            batching=batching,
+            headers=header or [],
+            trigger=trigger,
+            enabled=enabled,
+            destination_id=destination_id,
+            token=token,
+            public_api_url=segment_public_api_url,
+            sandbox=sandbox,
+            sandbox_url=sandbox_url,
+            events_per_day=events_per_day,
+            max_batch_wait=_duration(max_batch_wait, "--max-batch-wait") or 0.0,
+            target_wait=_duration(target_wait, "--target-wait") or 0.0,
+            live=live,
+            ignore=ignore or [],
+            timeout=timeout,
+        ),
+    )
+    render_validate.report(app.terminal, report, "json" if json_output else output_format)
+    if not report.valid:
+        raise typer.Exit(ExitCode.VALIDATION)

@@ -1,0 +1,278 @@
+"""Frigade's REST API: read-back of users and groups, and writes through the public endpoints.
+
+Source: docs.frigade.com (REST API reference) and the FrigadeHQ/javascript SDK.
+
+- Base URL `https://api.frigade.com`; `Authorization: Bearer <key>`.
+- `GET /v1/users?userId=X` and `GET /v1/groups?groupId=X` need the private key
+  (`api_private_...`) and answer 404 until the user or group exists; the record is
+  `{userId|groupId, createdAt, modifiedAt, properties, trackingEvents: [{event, properties,
+  createdAt}], ...}` where `properties` may be an object **or a JSON-encoded string**.
+- `POST /v1/public/users {userId, properties?, events?: [{event, properties?}]}` takes the public
+  or the private key; Frigade recommends it for read-after-write consistency.
+- Errors are `{statusCode, message, error}`; 401 and 403 both mean a bad key (AuthError); a 429
+  without Retry-After is the account's monthly-active-user cap, which retrying cannot lift
+  (UpstreamError, never retried). A 429 with Retry-After is a rate limit and is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from frigade_cli.clock import parse_iso_ms
+from frigade_cli.config import DEFAULT_API_URL
+from frigade_cli.errors import AuthError, InputError, UpstreamError
+from frigade_cli.http import RetryPolicy, check_url, send_with_retry
+from frigade_cli.redact import redact_key
+
+if TYPE_CHECKING:
+    import httpx
+
+QUOTA_MESSAGE = (
+    "HTTP 429: the Frigade account's monthly active user cap is reached; retrying cannot help"
+)
+
+
+def is_quota_exhausted(response: httpx.Response) -> bool:
+    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help.
+
+    Frigade's rule, not Segment's (DESIGN: Frigade answers 429 with no Retry-After when the
+    plan's monthly active users are used up), so it lives in Frigade's client, not the HTTP layer.
+    """
+    if response.status_code != 429:
+        return False
+    text = response.text.lower()
+    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
+
+
+def parse_properties(value: Any) -> dict[str, Any]:
+    """`properties` as a dict, whether Frigade sent an object or a JSON-encoded string.
+
+    None, an unreadable string or a non-object JSON value give `{}`.
+    """
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, (str, bytes)) and value:
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    """One entry of a record's `trackingEvents`; `created_at_ms` is epoch ms, None if unreadable."""
+
+    event: str
+    properties: dict[str, Any]
+    created_at: str | None
+    created_at_ms: int | None
+
+    @classmethod
+    def parse(cls, raw: Any) -> TrackingEvent | None:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("event"), str):
+            return None
+        created = raw.get("createdAt")
+        created_at = created if isinstance(created, str) else None
+        return cls(
+            raw["event"], parse_properties(raw.get("properties")), created_at, parse_iso_ms(created)
+        )
+
+
+@dataclass(frozen=True)
+class FrigadeRecord:
+    """A user or a group as the read-back returns it, `properties` parsed; `raw` is the body."""
+
+    id: str
+    created_at: str | None
+    modified_at: str | None
+    properties: dict[str, Any]
+    tracking_events: list[TrackingEvent] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, body: Any, id_field: str) -> FrigadeRecord:
+        """From `GET /v1/users` (`id_field="userId"`) or `/v1/groups` (`"groupId"`) JSON."""
+        if not isinstance(body, dict):
+            raise UpstreamError(
+                f"Frigade's read-back answered {type(body).__name__}, not an object"
+            )
+        events = body.get("trackingEvents")
+        parsed = [TrackingEvent.parse(e) for e in events] if isinstance(events, list) else []
+        created, modified = body.get("createdAt"), body.get("modifiedAt")
+        return cls(
+            id=str(body.get(id_field, "")),
+            created_at=created if isinstance(created, str) else None,
+            modified_at=modified if isinstance(modified, str) else None,
+            properties=parse_properties(body.get("properties")),
+            tracking_events=[e for e in parsed if e is not None],
+            raw=body,
+        )
+
+
+class _QuotaReached(Exception):
+    """Raised inside an attempt so the shared retry loop stops at once."""
+
+
+class FrigadeClient:
+    """Frigade's REST API on the shared HTTP layer.
+
+    Use as an async context manager, or pass an `httpx.AsyncClient` (then it is not closed here).
+    Errors: InputError (no key, unsafe URL), AuthError (401/403), UpstreamError (network,
+    monthly-active-user 429, other non-2xx after retries).
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        key = (api_key or "").strip()
+        if key.lower().startswith("bearer "):
+            key = key[7:].strip()
+        if not key:
+            raise InputError(
+                "no Frigade API key",
+                hint="pass --api-key, set FRIGADE_API_KEY, or run "
+                "'frigade config set api_key api_private_...'",
+            )
+        self.api_key = key
+        self.base_url = check_url(base_url.rstrip("/"), carries_secret=True, what="Frigade API URL")
+        self.policy = policy or RetryPolicy()
+        self._timeout = timeout
+        self._log = log
+        self._http = http
+        self._owns_http = http is None
+
+    async def __aenter__(self) -> FrigadeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            from frigade_cli.http import make_client
+
+            self._http = make_client(timeout=self._timeout, log=self._log)
+        return self._http
+
+    # Read-back (private key) ----------------------------------------------------------------------
+    async def get_user(self, user_id: str) -> FrigadeRecord | None:
+        """`GET /v1/users?userId=`: the user, or None while Frigade answers 404."""
+        body = await self._request("GET", "/v1/users", params={"userId": user_id}, missing_ok=True)
+        return None if body is None else FrigadeRecord.parse(body, "userId")
+
+    async def get_group(self, group_id: str) -> FrigadeRecord | None:
+        """`GET /v1/groups?groupId=`: the group, or None while Frigade answers 404."""
+        body = await self._request(
+            "GET", "/v1/groups", params={"groupId": group_id}, missing_ok=True
+        )
+        return None if body is None else FrigadeRecord.parse(body, "groupId")
+
+    # Writes (public or private key) ---------------------------------------------------------------
+    async def write_user(
+        self,
+        user_id: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        events: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Any:
+        """`POST /v1/public/users {userId, properties?, events?: [{event, properties?}]}`.
+
+        Returns the decoded answer (the sandbox and Frigade return the user).
+        """
+        body: dict[str, Any] = {"userId": user_id}
+        if properties is not None:
+            body["properties"] = dict(properties)
+        if events is not None:
+            body["events"] = [dict(e) for e in events]
+        return await self._request("POST", "/v1/public/users", json=body)
+
+    # The request ----------------------------------------------------------------------------------
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        import httpx
+
+        client = self._client()
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        content = None if json is None else orjson.dumps(json)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+
+        async def attempt() -> httpx.Response:
+            response = await client.request(
+                method, url, params=params, content=content, headers=headers
+            )
+            if response.status_code == 429 and (
+                "retry-after" not in response.headers or is_quota_exhausted(response)
+            ):
+                raise _QuotaReached
+            return response
+
+        try:
+            response = await send_with_retry(attempt, self.policy)
+        except _QuotaReached:
+            raise UpstreamError(
+                QUOTA_MESSAGE, hint="raise the plan's limit in Frigade, then run again"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"cannot reach Frigade at {self.base_url}: "
+                f"{type(exc).__name__}{f': {exc}' if str(exc) else ''}"
+            ) from None
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"Frigade rejected the key {redact_key(self.api_key)} on {method} {path} "
+                f"(HTTP {status}): {error_message(response)}",
+                hint="use the private key (api_private_...) from the Frigade dashboard",
+            )
+        if status == 404 and missing_ok:
+            return None
+        if not 200 <= status < 300:
+            raise UpstreamError(
+                f"Frigade answered HTTP {status} to {method} {path}: {error_message(response)}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise UpstreamError(f"Frigade answered {method} {path} with invalid JSON") from None
+
+
+def error_message(response: httpx.Response) -> str:
+    """The `message` of Frigade's `{statusCode, message, error}` body, or the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200] or "(empty body)"
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error")
+        if isinstance(message, list):
+            return ", ".join(str(m) for m in message)
+        if message:
+            return str(message)[:200]
+    return response.text.strip()[:200]

@@ -1,0 +1,203 @@
+"""Segment's Public API (api.segmentapis.com): read a destination and its subscriptions.
+
+Facts (docs.segmentapis.com; segmentio/public-api-sdk-* generated clients):
+- Bearer token auth. `GET /destinations/{id}` is stable (`Accept: application/vnd.segment.v1+json`);
+  `GET /destinations/{id}/subscriptions` is alpha (`Accept: application/vnd.segment.v1alpha+json`).
+- Lists are cursor-paginated: `pagination[count]` (1 to 200) and `pagination[cursor]`; the answer
+  holds `data.pagination {current, next, previous, totalEntries}`; no `next` on the last page.
+- Errors: `{"errors": [{"type", "message", "data"?}]}`. Rate limits: headers
+  `X-RateLimit-Consumed`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (RFC 5322 date); a 429's
+  error carries `data.msBeforeNext`.
+- Secret settings come back masked (`••••••••••abcd`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from frigade_cli.errors import AuthError, FrigadeCliError, UpstreamError
+from frigade_cli.exit_codes import ExitCode
+from frigade_cli.http import RetryPolicy, check_url, make_client, send_with_retry
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_URL = "https://api.segmentapis.com"
+ACCEPT_V1 = "application/vnd.segment.v1+json"
+ACCEPT_ALPHA = "application/vnd.segment.v1alpha+json"
+PAGE_SIZE = 200  # the documented maximum of pagination[count]
+MAX_PAGES = 1000
+TOKEN_HELP = (
+    "create a Public API token in Segment (Settings > Access Management > Tokens) and pass "
+    "--token or set SEGMENT_PUBLIC_API_TOKEN"
+)
+
+
+class NotFound(FrigadeCliError):
+    """The destination does not exist in the token's workspace: nothing can be checked."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SegmentPublicApi:
+    """An async client for the few Public API calls `validate` needs.
+
+    Raises AuthError (401/403), NotFound (404), UpstreamError (network, 5xx, a 429 that retries
+    did not clear, or an unreadable answer).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        page_size: int = PAGE_SIZE,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.base_url = check_url(base_url, carries_secret=True, what="Public API URL").rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.page_size = page_size
+        self.log = log
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> SegmentPublicApi:
+        self._client = make_client(timeout=self.timeout, log=self.log, max_connections=2)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get_destination(self, destination_id: str) -> dict[str, Any]:
+        """`data.destination` of `GET /destinations/{id}`: `{id, name, enabled, settings, ...}`."""
+        body = await self._get(f"/destinations/{quote(destination_id, safe='')}", ACCEPT_V1)
+        destination = _dig(body, "data", "destination")
+        if not isinstance(destination, dict):
+            raise UpstreamError("Segment's Public API answer has no data.destination")
+        return destination
+
+    async def list_subscriptions(self, destination_id: str) -> list[dict[str, Any]]:
+        """Every subscription of the destination, following `pagination.next` page by page."""
+        path = f"/destinations/{quote(destination_id, safe='')}/subscriptions"
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = {"pagination[count]": str(self.page_size)}
+            if cursor:
+                params["pagination[cursor]"] = cursor
+            body = await self._get(path, ACCEPT_ALPHA, params)
+            page = _dig(body, "data", "subscriptions")
+            if not isinstance(page, list):
+                raise UpstreamError("Segment's Public API answer has no data.subscriptions")
+            found.extend(s for s in page if isinstance(s, dict))
+            next_cursor = _dig(body, "data", "pagination", "next")
+            if not next_cursor:
+                return found
+            if next_cursor in seen:
+                raise UpstreamError("Segment's Public API returned the same page cursor twice")
+            seen.add(str(next_cursor))
+            cursor = str(next_cursor)
+        raise UpstreamError(f"more than {MAX_PAGES} pages of subscriptions: stopped reading")
+
+    async def _get(
+        self, path: str, accept: str, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        import httpx
+
+        assert self._client is not None, "use the client in 'async with'"
+        client = self._client
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": accept}
+
+        async def attempt() -> httpx.Response:
+            return await client.get(url, params=params, headers=headers)
+
+        def on_retry(number: int, reason: str, sleep: float) -> None:
+            if self.log:
+                self.log(f"Public API {reason}: retry {number} in {sleep:.2f}s")
+
+        try:
+            response = await send_with_retry(attempt, self.policy, on_retry)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"cannot reach Segment's Public API at {self.base_url}: {type(exc).__name__}"
+                + (f": {exc}" if str(exc) else "")
+            ) from None
+        return _body_or_raise(response)
+
+
+def _body_or_raise(response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if 200 <= status < 300:
+        if not isinstance(body, dict):
+            raise UpstreamError(f"Segment's Public API answered HTTP {status} without JSON")
+        return body
+    detail = error_message(body) or response.reason_phrase
+    if status in (401, 403):
+        raise AuthError(
+            f"Segment's Public API rejected the token (HTTP {status}: {detail})", hint=TOKEN_HELP
+        )
+    if status == 404:
+        raise NotFound(
+            f"Segment's Public API: not found (HTTP 404: {detail})",
+            hint="check --destination-id (Segment: the destination's Settings page shows its id)",
+        )
+    if status == 429:
+        raise UpstreamError(
+            f"Segment's Public API rate limit: HTTP 429 ({detail}){_rate_limit_text(response)}",
+            hint="wait for the window to reset and run again",
+        )
+    raise UpstreamError(f"Segment's Public API answered HTTP {status}: {detail}")
+
+
+def error_message(body: Any) -> str:
+    """The messages of a Public API error body `{"errors": [{"type", "message"}]}`."""
+    if not isinstance(body, dict):
+        return ""
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        messages = [
+            str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")
+        ]
+        return "; ".join(messages)
+    return str(body.get("message") or "")
+
+
+def _rate_limit_text(response: httpx.Response) -> str:
+    parts = []
+    for header in ("X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"):
+        value = response.headers.get(header)
+        if value:
+            parts.append(f"{header}: {value}")
+    try:
+        wait = response.json()["errors"][0]["data"]["msBeforeNext"]
+        parts.append(f"msBeforeNext: {wait}")
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+    return ("; " + ", ".join(parts)) if parts else ""
+
+
+def _dig(body: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(key)
+    return body

@@ -1,0 +1,418 @@
+"""The validate service: gather the mappings (file, flags, Public API, sandbox), check them,
+optionally send one live test message, and return the report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from frigade_cli.app import App
+from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.errors import InputError
+from frigade_cli.http import RetryPolicy, is_loopback
+from frigade_cli.segment.mapping import (
+    RULES_BY_CODE,
+    DestinationInfo,
+    Expectations,
+    Finding,
+    MappingOverrides,
+    MappingShapeError,
+    WebhookMapping,
+    advice,
+    check_mappings,
+    find_rule,
+    is_masked,
+    parse_header,
+    subscriptions_in,
+)
+from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_document
+
+URL_RULES = ("V101", "V102", "V103", "V104")
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class ValidateRequest:
+    """Everything `frigade segment validate` was asked to do."""
+
+    mapping: str | None = None
+    url: str | None = None
+    method: str | None = None
+    batch_size: int | None = None
+    batching: bool | None = None
+    headers: list[str] = field(default_factory=list)
+    trigger: str | None = None
+    enabled: bool | None = None
+    destination_id: str | None = None
+    token: str | None = None
+    public_api_url: str | None = None
+    sandbox: bool = False
+    sandbox_url: str | None = None
+    events_per_day: float | None = None
+    max_batch_wait: float = 60.0
+    target_wait: float = 2.0
+    live: bool = False
+    ignore: list[str] = field(default_factory=list)
+    timeout: float = 30.0
+
+
+@dataclass
+class ValidationReport:
+    """The outcome: what was checked, what was found, and the batch-wait advice."""
+
+    source: str
+    mappings: list[WebhookMapping]
+    findings: list[Finding]
+    advice: dict[str, Any]
+    destination: DestinationInfo | None = None
+    ignored: list[str] = field(default_factory=list)
+    mapping_file: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(f.severity == s for f in self.findings) for s in SEVERITY_ORDER}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `--json` document: `{valid, mappings, findings, advice, ...}` (README)."""
+        return {
+            "valid": self.valid,
+            "source": self.source,
+            "destination": None
+            if self.destination is None
+            else {
+                "id": self.destination.id,
+                "name": self.destination.name,
+                "enabled": self.destination.enabled,
+            },
+            "mappings": [{"label": m.label, **m.as_dict()} for m in self.mappings],
+            "findings": [f.as_dict() for f in self.findings],
+            "counts": self.counts(),
+            "ignored": self.ignored,
+            "advice": self.advice,
+        }
+
+
+@dataclass
+class _Gathered:
+    source: str
+    mappings: list[WebhookMapping]
+    expect_url: str
+    destination: DestinationInfo | None = None
+    live_key: str | None = None  # the real key behind a masked header (the sandbox's own)
+
+
+def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
+    """Check the mappings the request names; return the report (rendering is the caller's).
+
+    Raises UnusableInput (exit 2) for input that cannot be checked, AuthError (4) or
+    UpstreamError (5) when Segment's Public API cannot be read.
+    """
+    ignored = _ignored_codes(req.ignore)
+    overrides = _overrides(req)
+    app.terminal.add_secret(req.token)
+    for _, value in overrides.headers:
+        app.terminal.add_secret(value)
+    sources = [bool(req.mapping), bool(req.destination_id), req.sandbox]
+    if sum(sources) > 1:
+        raise UnusableInput("give one of --mapping, --destination-id or --sandbox")
+    if req.sandbox_url and not req.sandbox:
+        raise UnusableInput("--sandbox-url needs --sandbox")
+    if not any(sources) and not overrides.any:
+        raise UnusableInput(
+            "nothing to check: give --mapping FILE, --destination-id ID, --sandbox, or the "
+            "mapping's values as flags (--url, --header, --trigger, ...)"
+        )
+    with _gather(app, req) as gathered:
+        mappings = [m.with_overrides(overrides) for m in gathered.mappings]
+        expect = Expectations(
+            webhook_url=gathered.expect_url,
+            events_per_day=req.events_per_day,
+            max_batch_wait_s=req.max_batch_wait,
+            target_wait_s=req.target_wait,
+        )
+        findings = check_mappings(mappings, expect, gathered.destination)
+        if gathered.destination is not None and not mappings:
+            findings.append(
+                Finding(
+                    "V117",
+                    "error",
+                    f"destination {gathered.destination.id}",
+                    "subscriptions",
+                    "the destination has no subscription: Segment sends nothing to Frigade",
+                    RULES_BY_CODE["V117"].fix,
+                )
+            )
+        if req.live:
+            findings.extend(_live(app, mappings, findings, gathered, req.timeout))
+    kept = [f for f in findings if f.code not in ignored]
+    kept.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    return ValidationReport(
+        source=gathered.source,
+        mappings=mappings,
+        findings=kept,
+        advice=advice(mappings, expect),
+        destination=gathered.destination,
+        ignored=sorted(ignored),
+        mapping_file=req.mapping if req.mapping and req.mapping != "-" else None,
+    )
+
+
+def _ignored_codes(ignore: list[str]) -> set[str]:
+    codes = set()
+    for item in ignore:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            rule = find_rule(part)
+            if rule is None:
+                raise UnusableInput(
+                    f"--ignore {part.strip()}: no such rule (frigade segment validate "
+                    "--list-rules lists them)"
+                )
+            codes.add(rule.code)
+    return codes
+
+
+def _overrides(req: ValidateRequest) -> MappingOverrides:
+    headers = []
+    for text in req.headers:
+        try:
+            headers.append(parse_header(text))
+        except ValueError as exc:
+            raise UnusableInput(f"--header: {exc}") from None
+    return MappingOverrides(
+        url=req.url,
+        method=req.method,
+        batch_size=req.batch_size,
+        enable_batching=req.batching,
+        headers=tuple(headers),
+        trigger=req.trigger,
+        enabled=req.enabled,
+    )
+
+
+def _expected_url(app: App) -> str:
+    from frigade_cli.services.test_webhook import webhook_url
+
+    return webhook_url(app, None)
+
+
+@contextmanager
+def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
+    if req.mapping:
+        yield _Gathered(
+            f"file {'stdin' if req.mapping == '-' else req.mapping}",
+            _from_document(read_mapping_document(req.mapping), req.mapping),
+            _expected_url(app),
+        )
+    elif req.destination_id:
+        token = app.setting("segment_public_api_token", req.token)
+        if not token:
+            from frigade_cli.clients.segment_public_api import TOKEN_HELP
+
+            raise InputError("no Segment Public API token", hint=TOKEN_HELP)
+        base = req.public_api_url or _default_public_api_url()
+        destination, mappings = _read_public_api(app, base, token, req.destination_id, req)
+        yield _Gathered(
+            f"destination {req.destination_id}", mappings, _expected_url(app), destination
+        )
+    elif req.sandbox:
+        with _sandbox_base(app, req) as (base, token):
+            from frigade_cli.sandbox.public_api import DESTINATION_ID
+
+            destination, mappings = _read_public_api(
+                app, base + "/segmentapis", token, DESTINATION_ID, req
+            )
+            yield _Gathered(
+                f"sandbox {base}", mappings, base + WEBHOOK_PATH, destination, live_key=token
+            )
+    else:
+        yield _Gathered("flags", [WebhookMapping(name="flags")], _expected_url(app))
+
+
+def _default_public_api_url() -> str:
+    from frigade_cli.clients.segment_public_api import DEFAULT_URL
+
+    return DEFAULT_URL
+
+
+def _from_document(document: Any, name: str) -> list[WebhookMapping]:
+    shown = "stdin" if name == "-" else name
+    try:
+        subscriptions = subscriptions_in(document)
+        return [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
+    except MappingShapeError as exc:
+        raise UnusableInput(f"{shown}: {exc}") from None
+
+
+def _read_public_api(
+    app: App, base: str, token: str, destination_id: str, req: ValidateRequest
+) -> tuple[DestinationInfo, list[WebhookMapping]]:
+    from frigade_cli.clients.segment_public_api import SegmentPublicApi
+
+    app.terminal.add_secret(token)
+    log = app.terminal.debug if app.terminal.verbose else None
+
+    async def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        client = SegmentPublicApi(
+            token, base, timeout=req.timeout, policy=RetryPolicy(attempts=4), log=log
+        )
+        async with client:
+            destination = await client.get_destination(destination_id)
+            subscriptions = await client.list_subscriptions(destination_id)
+        return destination, subscriptions
+
+    destination, subscriptions = asyncio.run(read())
+    secret = (destination.get("settings") or {}).get("sharedSecret")
+    info = DestinationInfo(
+        id=str(destination.get("id") or destination_id),
+        name=destination.get("name"),
+        enabled=destination.get("enabled")
+        if isinstance(destination.get("enabled"), bool)
+        else None,
+        shared_secret=str(secret) if secret else None,
+    )
+    try:
+        mappings = [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
+    except MappingShapeError as exc:
+        from frigade_cli.errors import UpstreamError
+
+        raise UpstreamError(
+            f"Segment's Public API returned a subscription we cannot read: {exc}"
+        ) from None
+    return info, mappings
+
+
+@contextmanager
+def _sandbox_base(app: App, req: ValidateRequest) -> Iterator[tuple[str, str]]:
+    """The sandbox's URL and Public API token: a running one (--sandbox-url) or a fresh one."""
+    if req.sandbox_url:
+        base = req.sandbox_url.rstrip("/")
+        yield base, req.token or _running_sandbox_key(base, req.timeout)
+        return
+    from frigade_cli.sandbox import SandboxConfig, run_sandbox
+
+    with run_sandbox(SandboxConfig(port=0)) as sandbox:
+        app.terminal.info(f"sandbox started at {sandbox.url}")
+        yield sandbox.url, sandbox.api_key
+
+
+def _running_sandbox_key(base: str, timeout: float) -> str:
+    """A running sandbox's private key, as its control API shows a generated one."""
+    import httpx
+
+    from frigade_cli.errors import UpstreamError
+    from frigade_cli.http import make_client
+
+    async def read() -> Any:
+        async with make_client(timeout=timeout) as client:
+            response = await client.get(base + "/_sandbox/config")
+            response.raise_for_status()
+            return response.json()
+
+    try:
+        key = str(asyncio.run(read())["keys"]["api_key"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise UpstreamError(f"cannot read the sandbox at {base}: {exc}") from None
+    if "*" in key:
+        raise InputError(
+            "the sandbox was started with its own --api-key, which it does not show",
+            hint="pass that key with --token",
+        )
+    return key
+
+
+# --live ------------------------------------------------------------------------------------------
+def _live(
+    app: App,
+    mappings: list[WebhookMapping],
+    findings: list[Finding],
+    gathered: _Gathered,
+    timeout: float,
+) -> list[Finding]:
+    out = []
+    for mapping in mappings:
+        label = mapping.label
+        url_problems = [f for f in findings if f.mapping == label and f.code in URL_RULES]
+        host = _host(mapping.url)
+        if url_problems and not is_loopback(host):
+            out.append(
+                _live_finding(
+                    "V304",
+                    label,
+                    "not sent: fix the URL first (the key is "
+                    "never sent to a host that is not Frigade's)",
+                )
+            )
+            continue
+        headers = dict(mapping.headers)
+        for name, value in headers.items():
+            if name.lower() == "authorization" and is_masked(value):
+                if gathered.live_key is None:
+                    out.append(
+                        _live_finding(
+                            "V304",
+                            label,
+                            "not sent: the key is masked by the Public API; give it "
+                            "with --header 'Authorization: Bearer api_private_...'",
+                        )
+                    )
+                    break
+                headers[name] = f"Bearer {gathered.live_key}"
+        else:
+            out.append(_send_live(app, mapping, headers, timeout))
+    return out
+
+
+def _host(url: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url or "").hostname
+
+
+def _live_finding(code: str, label: str, message: str) -> Finding:
+    rule = RULES_BY_CODE[code]
+    return Finding(code, rule.severity, label, rule.field, message, rule.fix)
+
+
+def _send_live(
+    app: App, mapping: WebhookMapping, headers: dict[str, str], timeout: float
+) -> Finding:
+    from frigade_cli.webhook import DeliveryReport, WebhookSender, build_messages, plan_batches
+
+    label = mapping.label
+    for value in headers.values():
+        app.terminal.add_secret(value)
+    url = mapping.url or ""
+    try:
+        sender = WebhookSender(
+            url,
+            "unused",  # the mapping's own Authorization header is sent instead
+            method=(mapping.method or "POST").upper(),
+            policy=RetryPolicy(attempts=2),
+            timeout=timeout,
+            headers=headers,
+            log=app.terminal.debug if app.terminal.verbose else None,
+        )
+    except InputError as exc:
+        return _live_finding("V304", label, f"not sent: {exc.message}")
+    report = DeliveryReport(
+        url=url, batch_size=1, batches=plan_batches(build_messages(1, ["identify"]), 1)
+    )
+    asyncio.run(sender.deliver(report))
+    outcome = report.outcomes.get(0)
+    if outcome is not None and outcome.accepted:
+        return _live_finding(
+            "V303", label, f"one identify message was accepted by {url} (HTTP {outcome.status})"
+        )
+    if outcome is None or outcome.status is None:
+        error = outcome.error if outcome is not None else "not sent"
+        return _live_finding("V116", label, f"the test message did not reach {url}: {error}")
+    why = "the key was rejected" if outcome.status in (401, 403) else "the request was refused"
+    return _live_finding("V116", label, f"{why}: {outcome.error}")
