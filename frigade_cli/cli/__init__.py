@@ -172,10 +172,25 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM is handled as Ctrl-C is."""
+    """Console-script entry point: SIGTERM is handled as Ctrl-C is; a closed pipe exits 0."""
     sigterm_as_interrupt()
+    stdout_was_devnull = _is_devnull(sys.stdout)
     try:
         app()
     except BrokenPipeError:
         silence_closed_streams()
         sys.exit(ExitCode.OK)
+    except SystemExit as exc:
+        # rich answers a closed pipe in Typer's help (`frigade --help | head -1`) by pointing
+        # stdout at /dev/null and exiting 1; a reader that stopped reading is not an error.
+        if exc.code == 1 and not stdout_was_devnull and _is_devnull(sys.stdout):
+            silence_closed_streams()
+            sys.exit(ExitCode.OK)
+        raise
+
+
+def _is_devnull(stream: Any) -> bool:
+    try:
+        return os.path.samestat(os.fstat(stream.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError):
+        return False
