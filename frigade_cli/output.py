@@ -52,9 +52,9 @@ class Terminal:
         if self._err is None:
             from rich.console import Console
 
-            self._err = _quiet_on_broken_pipe(
-                Console(file=sys.stderr, highlight=False, soft_wrap=True)
-            )
+            self._err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+            setattr(self._err, "on_broken_pipe", _drop_messages)  # noqa: B010
+
         return self._err
 
     @property
@@ -144,6 +144,15 @@ def _quiet_on_broken_pipe(console: Console) -> Console:
     """rich exits 1 when its pipe closes; raise instead, so the CLI can end quietly with 0."""
     setattr(console, "on_broken_pipe", _raise_broken_pipe)  # noqa: B010  # a method, per instance
     return console
+
+
+def _drop_messages() -> None:
+    """Nobody reads stderr any more: drop messages from now on, and let the data go on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stderr.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _escape(text: str) -> str:

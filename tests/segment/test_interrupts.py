@@ -149,7 +149,7 @@ def test_an_unwritable_state_directory_is_one_line_the_summary_and_exit_7(
 
 
 def test_ctrl_c_during_a_sandbox_run_prints_no_traceback(isolated: Path) -> None:
-    proc = start("segment", "test-webhook", "--sandbox", "--count", "200000", "--batch-size", "50")
+    proc = start("segment", "test-webhook", "--sandbox", "--count", "30000", "--batch-size", "10")
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert first.startswith("sandbox started at http://127.0.0.1:")
