@@ -19,17 +19,27 @@ from frigade_cli.interrupts import TerminateSignal, sigterm_as_interrupt
 from frigade_cli.output import Terminal
 
 # Click's own exceptions (usage errors, exits) are left to Typer, whichever Click it ships.
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
 _PASS_THROUGH: tuple[type[BaseException], ...] = (_CLICK_EXCEPTION, typer.Exit, typer.Abort)
 
 
 class FrigadeGroup(TyperGroup):
     """Turns every failure of a command into a one-line message and a documented exit code."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK_EXCEPTION as exc:
+            _redact_click_error(exc)
+            raise
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except _PASS_THROUGH:
+        except _PASS_THROUGH as exc:
+            _redact_click_error(exc)
             raise
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, TerminateSignal)
@@ -55,6 +65,15 @@ class FrigadeGroup(TyperGroup):
                 hint="this is a bug in frigade-cli; run again with --traceback and report it",
             )
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _redact_click_error(exc: BaseException) -> None:
+    """A usage error quotes the value given (`'api_private_...' is not a valid integer`)."""
+    from frigade_cli.redact import redact_text
+
+    message = getattr(exc, "message", None)
+    if isinstance(message, str):
+        exc.message = redact_text(message)  # type: ignore[attr-defined]
 
 
 def silence_closed_streams() -> None:

@@ -106,3 +106,14 @@ def test_traceback_is_redacted(cli: Cli, monkeypatch) -> None:
     assert "InputError: webhook URL 'http://bob:****@127.0.0.1:99999/" in run.stderr
     assert KEY_BODY not in run.output
     assert "hunter2secret" not in run.output
+
+
+def test_a_usage_error_quoting_a_key_shows_it_redacted(cli: Cli) -> None:
+    # A key pasted where no argument belongs: Click quotes it back in its usage error.
+    extra = cli("segment", "test-webhook", KEY)
+    command = cli(KEY)
+
+    assert (extra.exit_code, command.exit_code) == (2, 2)
+    assert "api_private_****abcd" in extra.output
+    assert "api_private_****abcd" in command.output
+    assert KEY_BODY not in extra.output + command.output
