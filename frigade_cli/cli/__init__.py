@@ -202,9 +202,11 @@ def main() -> None:
         silence_closed_streams()
         sys.exit(ExitCode.OK)
     except SystemExit as exc:
-        # rich answers a closed pipe in Typer's help (`frigade --help | head -1`) by pointing
-        # stdout at /dev/null and exiting 1; a reader that stopped reading is not an error.
-        if exc.code == 1 and not stdout_was_devnull and _is_devnull(sys.stdout):
+        # Click (wrapping the streams) and rich (pointing stdout at /dev/null) answer a closed
+        # pipe outside a command, e.g. `frigade --help | head -1`, with exit 1; a reader that
+        # stopped reading is not an error.
+        pacified = type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper"
+        if exc.code == 1 and (pacified or (not stdout_was_devnull and _is_devnull(sys.stdout))):
             silence_closed_streams()
             sys.exit(ExitCode.OK)
         raise

@@ -99,17 +99,34 @@ def test_a_reader_that_stops_reading_stdout_ends_the_run_with_0_quietly(
     assert "error" not in stderr
 
 
-def test_a_closed_stderr_ends_the_run_with_0(isolated: Path) -> None:
+@pytest.mark.parametrize(
+    ("stream", "args"),
+    [
+        ("stdout", ["--help"]),
+        ("stdout", ["segment", "test-webhook", "--help"]),
+        ("stdout", ["config", "path"]),
+        ("stdout", ["config", "show", "--json"]),
+        ("stderr", ["config", "show"]),
+    ],
+)
+def test_a_pipe_closed_before_anything_is_written_ends_the_run_with_0(
+    isolated: Path, stream: str, args: list[str]
+) -> None:
     read_end, write_end = os.pipe()
-    os.close(read_end)  # nobody will ever read stderr
+    os.close(read_end)  # nobody will ever read it
+    other = {"stdout": "stderr", "stderr": "stdout"}[stream]
     proc = subprocess.run(
-        [str(frigade_script()), "config", "show"],
-        stdout=subprocess.PIPE, stderr=write_end, text=True, timeout=60, env=dict(os.environ),
+        [str(frigade_script()), *args],
+        **{stream: write_end, other: subprocess.PIPE},  # type: ignore[arg-type]
+        text=True, timeout=60, env=dict(os.environ),
     )  # fmt: skip
     os.close(write_end)
 
     assert proc.returncode == 0
-    assert "api_key" in proc.stdout
+    if stream == "stdout":
+        assert proc.stderr == ""  # no "Exception ignored", no traceback
+    else:
+        assert "api_key" in proc.stdout  # the data still went out
 
 
 def test_a_closed_stderr_keeps_an_errors_exit_code(isolated: Path) -> None:
