@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,8 +64,11 @@ def write_spool(
     events = sum(len(r["messages"]) for r in records)
     target = path or new_spool_path()
     data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    partial = target.with_name(f".{target.name}.partial")
     try:
-        write_private(target, data)
+        # Written aside then renamed: a resend rewriting its own file never leaves it half-done.
+        write_private(partial, data)
+        os.replace(partial, target)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UnsavedError(

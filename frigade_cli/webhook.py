@@ -341,6 +341,7 @@ class WebhookSender:
             return
         report.stopped_because = report.stopped_because or "interrupted"
         abandon = self._stops >= 2
+        in_flight = len(self._requesting)
         for index, task in list(self._running.items()):
             # Requests in flight get their answer unless this is the second stop; a batch
             # waiting between retries is not in flight and stops at once either way.
@@ -348,11 +349,15 @@ class WebhookSender:
                 if index in self._requesting:
                     report.abandoned.add(index)
                 task.cancel()
-        if self.notice is not None and self._running and not abandon:
-            count = len(self._requesting)
+        if self.notice is None or not in_flight:
+            return
+        requests = f"{in_flight} request{'s' if in_flight != 1 else ''} in flight"
+        if abandon:
+            self.notice(f"abandoning {requests}; their batches are saved too")
+        else:
             self.notice(
-                f"stopping: waiting for {count} request{'s' if count != 1 else ''} in flight "
-                "(interrupt again to abandon them; nothing is lost either way)"
+                f"stopping: waiting for {requests} (interrupt again to abandon them; nothing is "
+                "lost either way)"
             )
 
     async def deliver(

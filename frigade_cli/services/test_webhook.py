@@ -138,7 +138,7 @@ def _run(
     app: App, req: TestWebhookRequest, sandbox: RunningSandbox | None = None
 ) -> DeliveryReport | None:
     terminal = app.terminal
-    max_retry_wait = req.check()
+    max_retry_wait = parse_duration(req.max_retry_wait, "--max-retry-wait")  # checked already
     if sandbox is None:
         app.config.require_profile()
     terminal.add_secret(req.api_key, req.signing_secret)
