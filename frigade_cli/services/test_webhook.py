@@ -139,8 +139,6 @@ def _run(
 ) -> DeliveryReport | None:
     terminal = app.terminal
     max_retry_wait = parse_duration(req.max_retry_wait, "--max-retry-wait")  # checked already
-    if sandbox is None:
-        app.config.require_profile()
     terminal.add_secret(req.api_key, req.signing_secret)
     key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
     terminal.add_secret(key)

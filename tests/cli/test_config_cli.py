@@ -369,3 +369,15 @@ def test_the_default_profile_need_not_exist(cli: Cli) -> None:
 
     assert run.exit_code == 0
     assert "warning" not in run.stderr
+
+
+def test_an_unknown_profile_matters_only_when_a_setting_is_read_from_it(cli: Cli) -> None:
+    url = "http://127.0.0.1:9/v1/thirdParty/cdp/segment"
+
+    flags_only = cli("-p", "nope", "segment", "test-webhook", "--url", url, "--api-key", KEY,
+                     "--dry-run")  # fmt: skip
+    reads_it = cli("-p", "nope", "segment", "test-webhook", "--api-key", KEY, "--dry-run")
+
+    assert flags_only.exit_code == 0, flags_only.output
+    assert reads_it.exit_code == 3
+    assert "profile 'nope' is not in" in reads_it.stderr
