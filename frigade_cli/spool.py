@@ -71,6 +71,8 @@ def write_spool(
         os.replace(partial, target)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
+        if target.parent.exists() and not target.parent.is_dir():
+            reason = "it is a file, not a directory"
         raise UnsavedError(
             f"could not save {events} undelivered event{'s' if events != 1 else ''} to "
             f"{target.parent}: {reason}",
