@@ -1,4 +1,12 @@
-"""Latency statistics (pure functions)."""
+"""Latency statistics (pure functions).
+
+One percentile method everywhere in the tool: linear interpolation between closest ranks, the
+method NumPy and R call "linear" / type 7 (Hyndman & Fan 1996, "Sample Quantiles in Statistical
+Packages"). For n sorted values x[0..n-1] and q in 0..100, the rank is h = (n - 1) * q / 100 and
+the percentile is x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]). It never goes
+outside the observed range, p0 is the minimum and p100 the maximum, and with few samples a high
+percentile lies between the two largest values rather than at the maximum.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,12 @@ from dataclasses import dataclass
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation between closest ranks."""
+    """The q-th percentile (0..100) by linear interpolation between closest ranks (type 7).
+
+    NaN for no values; ValueError when q is outside 0..100.
+    """
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} is outside 0..100")
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -42,3 +55,70 @@ class LatencySummary:
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {"count": self.count, "p50": self.p50, "p95": self.p95, "max": self.max}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """min, p50, p90, p95, p99, max and mean of a set of durations (any unit; the tool uses ms).
+
+    Every figure is None when there are no values.
+    """
+
+    count: int
+    min: float | None
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+    mean: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Distribution:
+        if not values:
+            return cls(0, None, None, None, None, None, None, None)
+        return cls(
+            len(values),
+            min(values),
+            percentile(values, 50),
+            percentile(values, 90),
+            percentile(values, 95),
+            percentile(values, 99),
+            max(values),
+            math.fsum(values) / len(values),
+        )
+
+    def get(self, name: str) -> float | None:
+        """A figure by name: `min`, `p50`, `p90`, `p95`, `p99`, `max` or `mean`."""
+        if name not in FIGURES:
+            raise KeyError(name)
+        value: float | None = getattr(self, name)
+        return value
+
+
+FIGURES = ("min", "p50", "p90", "p95", "p99", "max", "mean")
+
+
+@dataclass(frozen=True)
+class Bin:
+    """A histogram bin: values `low <= v < high` (the last bin also holds `v == high`)."""
+
+    low: float
+    high: float
+    count: int
+
+
+def histogram(values: Sequence[float], bins: int = 10) -> list[Bin]:
+    """Equal-width bins from min to max; one bin when every value is the same; [] for none."""
+    if bins < 1:
+        raise ValueError("a histogram needs at least one bin")
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if high == low:
+        return [Bin(low, high, len(values))]
+    width = (high - low) / bins
+    counts = [0] * bins
+    for value in values:
+        counts[min(int((value - low) / width), bins - 1)] += 1
+    return [Bin(low + i * width, low + (i + 1) * width, c) for i, c in enumerate(counts)]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from frigade_cli.app import get_app
+from frigade_cli.cli.latency_check import latency_check
 from frigade_cli.cli.validate import validate as validate_command
 
 app = typer.Typer(
@@ -65,8 +66,9 @@ def test_webhook(
         typer.Option(
             "--fixture",
             "-f",
-            help="Send messages from a fixture: a file (JSON object, JSON array or NDJSON) or a "
-            "shipped name (identify, group, track, page, screen, alias). Repeatable.",
+            help="Send messages from a fixture: a UTF-8 file (JSON object, JSON array or NDJSON, "
+            "gzipped or not) or a shipped name (identify, group, track, page, screen, alias). "
+            "Repeatable.",
         ),
     ] = None,
     override: Annotated[
@@ -164,3 +166,4 @@ def test_webhook(
 
 
 app.command("validate")(validate_command)
+app.command("latency-check")(latency_check)

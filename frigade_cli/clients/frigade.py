@@ -66,12 +66,16 @@ def parse_properties(value: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrackingEvent:
-    """One entry of a record's `trackingEvents`; `created_at_ms` is epoch ms, None if unreadable."""
+    """One entry of a record's `trackingEvents`; `created_at_ms` is epoch ms, None if unreadable.
+
+    `message_id` is the Segment messageId when the record carries one (not documented by Frigade).
+    """
 
     event: str
     properties: dict[str, Any]
     created_at: str | None
     created_at_ms: int | None
+    message_id: str | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> TrackingEvent | None:
@@ -79,8 +83,13 @@ class TrackingEvent:
             return None
         created = raw.get("createdAt")
         created_at = created if isinstance(created, str) else None
+        message_id = raw.get("messageId")
         return cls(
-            raw["event"], parse_properties(raw.get("properties")), created_at, parse_iso_ms(created)
+            raw["event"],
+            parse_properties(raw.get("properties")),
+            created_at,
+            parse_iso_ms(created),
+            message_id if isinstance(message_id, str) else None,
         )
 
 
@@ -115,6 +124,10 @@ class FrigadeRecord:
         )
 
 
+class QuotaExhausted(UpstreamError):
+    """Frigade's monthly-active-user cap is reached: every further call fails the same way."""
+
+
 class _QuotaReached(Exception):
     """Raised inside an attempt so the shared retry loop stops at once."""
 
@@ -124,7 +137,7 @@ class FrigadeClient:
 
     Use as an async context manager, or pass an `httpx.AsyncClient` (then it is not closed here).
     Errors: InputError (no key, unsafe URL), AuthError (401/403), UpstreamError (network,
-    monthly-active-user 429, other non-2xx after retries).
+    monthly-active-user 429 as its subclass QuotaExhausted, other non-2xx after retries).
     """
 
     def __init__(
@@ -195,7 +208,8 @@ class FrigadeClient:
     ) -> Any:
         """`POST /v1/public/users {userId, properties?, events?: [{event, properties?}]}`.
 
-        Returns the decoded answer (the sandbox and Frigade return the user).
+        Returns the decoded answer; None for the empty 201 Frigade sends (a NestJS handler
+        returning nothing).
         """
         body: dict[str, Any] = {"userId": user_id}
         if properties is not None:
@@ -236,7 +250,7 @@ class FrigadeClient:
         try:
             response = await send_with_retry(attempt, self.policy)
         except _QuotaReached:
-            raise UpstreamError(
+            raise QuotaExhausted(
                 QUOTA_MESSAGE, hint="raise the plan's limit in Frigade, then run again"
             ) from None
         except httpx.HTTPError as exc:
@@ -257,6 +271,8 @@ class FrigadeClient:
             raise UpstreamError(
                 f"Frigade answered HTTP {status} to {method} {path}: {error_message(response)}"
             )
+        if not response.content:  # 201 with nothing: what Frigade's public writes answer
+            return None
         try:
             return response.json()
         except ValueError:
