@@ -32,14 +32,14 @@ class FrigadeGroup(TyperGroup):
         try:
             return super().parse_args(ctx, args)
         except _CLICK_EXCEPTION as exc:
-            _redact_click_error(exc)
+            _settle_click_error(exc)
             raise
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH as exc:
-            _redact_click_error(exc)
+            _settle_click_error(exc)
             raise
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, TerminateSignal)
@@ -67,13 +67,39 @@ class FrigadeGroup(TyperGroup):
             raise typer.Exit(ExitCode.ERROR) from None
 
 
-def _redact_click_error(exc: BaseException) -> None:
-    """A usage error quotes the value given (`'api_private_...' is not a valid integer`)."""
+def _settle_click_error(exc: BaseException) -> None:
+    """Click's own errors, made to follow the tool's rules before Typer prints them.
+
+    The message is redacted (a usage error quotes the value given, which may be a key), and a
+    number outside an option's range is exit 3 like every other unacceptable value (USAGE_RULE):
+    Click checks the range, but the command line itself parsed.
+    """
     from frigade_cli.redact import redact_text
 
     message = getattr(exc, "message", None)
     if isinstance(message, str):
         exc.message = redact_text(message)  # type: ignore[attr-defined]
+        if _is_out_of_range(exc):
+            exc.exit_code = ExitCode.VALIDATION  # type: ignore[attr-defined]
+
+
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _is_out_of_range(exc: BaseException) -> bool:
+    """A number that parsed but is outside the option's `min`/`max` (Click's IntRange or
+    FloatRange, or Typer's coercion, whose cause lists the bound that failed)."""
+    param_type = getattr(getattr(exc, "param", None), "type", None)
+    if type(param_type).__name__ in ("IntRange", "FloatRange"):
+        return True
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return False
+    try:
+        kinds = {error.get("type") for error in errors()}
+    except Exception:
+        return False
+    return bool(kinds) and kinds <= _RANGE_ERRORS
 
 
 def silence_closed_streams() -> None:
