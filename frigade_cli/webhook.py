@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.errors import InputError
-from frigade_cli.http import RetryPolicy, check_url, is_quota_exhausted, send_with_retry
-from frigade_cli.redact import redact_key
+from frigade_cli.clients.frigade import is_quota_exhausted
+from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.errors import InputError, UnsavedError
+from frigade_cli.http import RetryPolicy, check_url, is_retryable, send_with_retry
+from frigade_cli.keys import check_private_key, strip_bearer
+from frigade_cli.redact import is_secret_header, redact_text
 from frigade_cli.segment.batching import Batch, make_batches
 from frigade_cli.segment.delivery import delivery_headers
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.fixtures import Override, fresh_copy, load_fixtures
-from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES
+from frigade_cli.segment.messages import FRIGADE_TYPES, MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES
 from frigade_cli.spool import SpooledBatch, write_spool
 from frigade_cli.stats import LatencySummary
 
@@ -30,26 +34,13 @@ KEY_HELP = (
 )
 
 
-def strip_bearer(key: str) -> str:
-    """The key itself, whether the user typed it with or without the `Bearer ` prefix."""
-    key = key.strip()
-    return key[7:].strip() if key.lower().startswith("bearer ") else key
-
-
 def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
-    """The private key for the webhook, or an InputError saying what is wrong with it."""
+    """The private key for the webhook, or an InputError (exit 3) saying what is wrong with it."""
     if not key or not strip_bearer(key):
         if required:
             raise InputError("no Frigade API key", hint=KEY_HELP)
         return None
-    key = strip_bearer(key)
-    if key.startswith("api_public_"):
-        raise InputError(
-            f"{redact_key(key)} is a public key; Frigade's Segment webhook needs the secret key "
-            "(api_private_...)",
-            hint="copy the private key from the Frigade dashboard",
-        )
-    return key
+    return check_private_key(key)
 
 
 def parse_types(types: str | Sequence[str] | None) -> list[str]:
@@ -78,6 +69,9 @@ def build_messages(
     """The messages to send: synthetic ones, or copies of fixture templates, overrides applied.
 
     `only_types` keeps just the fixture messages of those types (`--types` with `--fixture`).
+    An explicit `messageId` (a fixture's own, or `--override messageId=X`) is sent as given the
+    first time; when `count` repeats it, each further copy gets `X-2`, `X-3`, ... so that no two
+    messages of a run share an id unless the fixture itself says so.
     """
     parsed = [Override.parse(o) for o in overrides]
     factory = MessageFactory(seed=seed)
@@ -91,6 +85,8 @@ def build_messages(
         if parsed:
             from frigade_cli.segment.messages import validate_message
 
+            if any(o.path == ("messageId",) for o in parsed):
+                _number_repeated_ids(messages)
             for n, message in enumerate(messages, start=1):
                 validate_message(message, f"message {n} after --override")
         return messages
@@ -99,10 +95,43 @@ def build_messages(
         templates = [t for t in templates if t.get("type") in only_types]
         if not templates:
             raise InputError(f"no fixture message is of type {', '.join(only_types)} (--types)")
-    return [
-        fresh_copy(templates[i % len(templates)], factory.run_id, i)
-        for i in range(count or len(templates))
-    ]
+    taken = {str(t["messageId"]) for t in templates if t.get("messageId")}
+    messages = []
+    for i in range(count or len(templates)):
+        template = templates[i % len(templates)]
+        copy = fresh_copy(template, factory.run_id, i)
+        given = template.get("messageId")
+        if given:
+            repeat = i // len(templates)
+            copy["messageId"] = given if repeat == 0 else _derived_id(str(given), repeat + 1, taken)
+        messages.append(copy)
+    return messages
+
+
+def _derived_id(given: str, n: int, taken: set[str]) -> str:
+    """`given-n`, unique in `taken` (which it joins) and within Segment's 100-character limit."""
+    suffix = f"-{n}"
+    candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
+    extra = 1
+    while candidate in taken:
+        extra += 1
+        suffix = f"-{n}-{extra}"
+        candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
+    taken.add(candidate)
+    return candidate
+
+
+def _number_repeated_ids(messages: list[dict[str, Any]]) -> None:
+    """Within generated messages, the 2nd, 3rd, ... holder of one id get `id-2`, `id-3`, ..."""
+    taken = {str(m.get("messageId")) for m in messages}
+    seen: dict[str, int] = {}
+    for message in messages:
+        given = message.get("messageId")
+        if not isinstance(given, str):
+            continue
+        seen[given] = seen.get(given, 0) + 1
+        if seen[given] > 1:
+            message["messageId"] = _derived_id(given, seen[given], taken)
 
 
 def webhook_headers(
@@ -134,6 +163,9 @@ class BatchOutcome:
     accepted: bool = False
 
 
+IN_FLIGHT_ABANDONED = "abandoned in flight at a second interrupt (the server may have it already)"
+
+
 @dataclass
 class DeliveryReport:
     """A run's figures, filled in as batches complete, so an interrupted run still has them."""
@@ -148,6 +180,8 @@ class DeliveryReport:
     stopped_because: str | None = None  # auth, quota, network or interrupted
     auth_status: int | None = None
     spool_file: Path | None = None
+    spool_error: str | None = None
+    abandoned: set[int] = field(default_factory=set)  # batch indexes cut off mid-request
 
     @property
     def events(self) -> int:
@@ -208,28 +242,45 @@ class DeliveryReport:
             "interrupted": self.interrupted,
             "stopped_because": self.stopped_because,
             "spool_file": str(self.spool_file) if self.spool_file else None,
+            "spool_error": self.spool_error,
             "errors": sorted({o.error for o in failed if o.error}),
         }
 
-    def spool(self) -> Path | None:
-        """Keep every batch that was not accepted, so nothing the user sent is lost."""
+    def spool(self, path: Path | None = None, secrets: Sequence[str | None] = ()) -> Path | None:
+        """Keep every batch that was not accepted, so nothing the user sent is lost.
+
+        When the file cannot be written, `spool_error` says where and why (and None is returned).
+        """
         keep = []
         for batch in self.unaccepted_batches():
             outcome = self.outcomes.get(batch.index)
+            if batch.index in self.abandoned:
+                error: str | None = IN_FLIGHT_ABANDONED
+            else:
+                error = (outcome.error if outcome else None) or "not sent"
             keep.append(
                 SpooledBatch(
                     url=self.url,
                     messages=batch.messages,
                     status=outcome.status if outcome else None,
-                    error=(outcome.error if outcome else None) or "not sent",
+                    error=error,
                 )
             )
-        self.spool_file = write_spool(keep)
+        try:
+            self.spool_file = write_spool(keep, path, secrets)
+        except UnsavedError as exc:
+            self.spool_file = None
+            self.spool_error = exc.message
         return self.spool_file
 
 
 class WebhookSender:
-    """Delivers batches concurrently with Segment's retry rules; stops when retrying is futile."""
+    """Delivers batches concurrently with Segment's retry rules; stops when retrying is futile.
+
+    `stop()` may be called from a signal handler: the first call stops new batches and further
+    retries while requests in flight finish (their answers are recorded); a second abandons
+    those requests too (their batches are kept as not accepted).
+    """
 
     def __init__(
         self,
@@ -242,6 +293,7 @@ class WebhookSender:
         policy: RetryPolicy | None = None,
         timeout: float = 30.0,
         log: Callable[[str], None] | None = None,
+        notice: Callable[[str], None] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         check_url(url, carries_secret=True, what="webhook URL")
@@ -255,8 +307,53 @@ class WebhookSender:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.log = log
+        self.notice = notice  # messages the user must see even without -v (stderr)
+        self._stops = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._report: DeliveryReport | None = None
+        self._running: dict[int, asyncio.Task[BatchOutcome]] = {}
+        self._requesting: set[int] = set()
         # A mapping's own headers, sent exactly (Authorization included) instead of the key's.
         self.headers = headers
+
+    @property
+    def secrets(self) -> list[str | None]:
+        """Values no error, log or spool line may show: the key, the secret, mapping headers'."""
+        mapping = [v for k, v in (self.headers or {}).items() if is_secret_header(k)]
+        return [self.api_key, self.signing_secret, *mapping]
+
+    def stop(self) -> None:
+        """Ask the delivery to stop (safe from a signal handler); a second call abandons."""
+        self._stops += 1
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._apply_stop)
+
+    def _apply_stop(self) -> None:
+        report = self._report
+        if report is None:
+            return
+        report.stopped_because = report.stopped_because or "interrupted"
+        abandon = self._stops >= 2
+        in_flight = len(self._requesting)
+        for index, task in list(self._running.items()):
+            # Requests in flight get their answer unless this is the second stop; a batch
+            # waiting between retries is not in flight and stops at once either way.
+            if abandon or index not in self._requesting:
+                if index in self._requesting:
+                    report.abandoned.add(index)
+                task.cancel()
+        if self.notice is None or not in_flight:
+            return
+        requests = f"{in_flight} request{'s' if in_flight != 1 else ''} in flight"
+        if abandon:
+            self.notice(f"abandoning {requests}; their batches are saved too")
+        else:
+            self.notice(
+                f"stopping: waiting for {requests} (interrupt again to abandon them; nothing is "
+                "lost either way)"
+            )
 
     async def deliver(
         self, report: DeliveryReport, on_done: Callable[[BatchOutcome], None] | None = None
@@ -264,6 +361,10 @@ class WebhookSender:
         """Send every batch of `report`, recording outcomes in it as they complete."""
         from frigade_cli.http import make_client
 
+        self._loop = asyncio.get_running_loop()
+        self._report = report
+        if self._stops:
+            report.stopped_because = report.stopped_because or "interrupted"
         queue: asyncio.Queue[Batch] = asyncio.Queue()
         for batch in report.batches:
             queue.put_nowait(batch)
@@ -277,7 +378,16 @@ class WebhookSender:
                         batch = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
-                    outcome = await self._send_one(client, batch, report)
+                    task = asyncio.ensure_future(self._send_one(client, batch, report))
+                    self._running[batch.index] = task
+                    try:
+                        outcome = await task
+                    except asyncio.CancelledError:
+                        if not task.cancelled():
+                            raise  # this worker itself is being cancelled
+                        continue  # stopped: the batch stays unsent, to be spooled
+                    finally:
+                        self._running.pop(batch.index, None)
                     report.outcomes[batch.index] = outcome
                     if on_done:
                         on_done(outcome)
@@ -285,6 +395,7 @@ class WebhookSender:
             workers = min(self.concurrency, max(1, len(report.batches)))
             await asyncio.gather(*(worker() for _ in range(workers)))
         report.finished = time.perf_counter()
+        self._loop = None
 
     async def _send_one(
         self, client: httpx.AsyncClient, batch: Batch, report: DeliveryReport
@@ -298,9 +409,13 @@ class WebhookSender:
 
         async def attempt() -> httpx.Response:
             started = time.perf_counter()
-            response = await client.request(
-                self.method, self.url, content=batch.body, headers=headers
-            )
+            self._requesting.add(batch.index)
+            try:
+                response = await client.request(
+                    self.method, self.url, content=batch.body, headers=headers
+                )
+            finally:
+                self._requesting.discard(batch.index)
             outcome.latency_ms = (time.perf_counter() - started) * 1000
             return response
 
@@ -309,35 +424,78 @@ class WebhookSender:
             if self.log:
                 self.log(f"batch {batch.index + 1}: {reason}, retry {number} in {sleep:.2f}s")
 
+        def on_capped_wait(asked: float, waited: float) -> None:
+            if self.notice:
+                self.notice(
+                    f"batch {batch.index + 1}: the server asks to wait {asked:.0f} s "
+                    f"(Retry-After); waiting {waited:g} s instead (--max-retry-wait)"
+                )
+
+        def should_retry(response: httpx.Response) -> bool:
+            return is_retryable(response.status_code) and not is_quota_exhausted(response)
+
         try:
-            response = await send_with_retry(attempt, self.policy, on_retry)
+            response = await send_with_retry(
+                attempt,
+                self.policy,
+                on_retry,
+                should_retry=should_retry,
+                keep_going=lambda: report.stopped_because is None,
+                on_capped_wait=on_capped_wait,
+            )
         except httpx.HTTPError as exc:
-            outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            outcome.error = redact_text(error, self.secrets)
             report.stopped_because = report.stopped_because or "network"
             return outcome
         outcome.status = response.status_code
         outcome.accepted = 200 <= response.status_code < 300
         if not outcome.accepted:
-            outcome.error = _error_text(response)
+            outcome.error = _error_text(response, self.secrets)
             if response.status_code in (401, 403):
                 report.auth_status = response.status_code
-                report.stopped_because = "auth"
+                report.stopped_because = report.stopped_because or "auth"
             elif is_quota_exhausted(response):
-                report.stopped_because = "quota"
+                report.stopped_because = report.stopped_because or "quota"
         return outcome
 
 
-def _error_text(response: httpx.Response) -> str:
-    """`HTTP 403: message` from Frigade's `{statusCode, message, error}` body, or the raw text."""
+def _error_text(response: httpx.Response, secrets: Sequence[str | None] = ()) -> str:
+    """One line for a refused batch, redacted (a server may echo the Authorization header).
+
+    `HTTP 403: message` from Frigade's `{statusCode, message, error}` body, or the raw text; a
+    redirect names its Location (never followed: a redirected POST loses its body); a 404 names
+    the path Frigade's Segment webhook has.
+    """
+    status = response.status_code
     detail = ""
     try:
         body = response.json()
         if isinstance(body, dict):
             message = body.get("message") or body.get("error")
-            detail = ", ".join(message) if isinstance(message, list) else str(message or "")
+            detail = (
+                ", ".join(map(str, message)) if isinstance(message, list) else str(message or "")
+            )
     except ValueError:
-        detail = response.text.strip()[:200]
-    return f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
+        detail = response.text.strip()
+    # Redact before cutting, so a cut cannot leave part of a secret behind.
+    detail = redact_text(" ".join(detail.split()), secrets)[:200]
+    text = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        where = f"redirects to {location}" if location else "is a redirect with no Location"
+        text = (
+            f"HTTP {status}: the URL {where}; not followed, since a redirected POST loses "
+            "its body: send to the new URL with --url"
+        )
+    elif status == 404:
+        path = response.request.url.path
+        text += (
+            f" (nothing at {path}: Frigade's Segment webhook is POST {WEBHOOK_PATH})"
+            if path != WEBHOOK_PATH
+            else f" (the server has no {WEBHOOK_PATH}: is the URL's host Frigade's API?)"
+        )
+    return redact_text(text, secrets)
 
 
 def plan_batches(messages: list[dict[str, Any]], batch_size: int) -> list[Batch]:
