@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
@@ -43,14 +44,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def is_quota_exhausted(response: httpx.Response) -> bool:
-    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help."""
-    if response.status_code != 429:
-        return False
-    text = response.text.lower()
-    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry: capped exponential backoff, jitter, Retry-After first."""
@@ -65,33 +58,48 @@ async def send_with_retry(
     send: Callable[[], Awaitable[httpx.Response]],
     policy: RetryPolicy = RetryPolicy(),
     on_retry: Callable[[int, str, float], None] | None = None,
+    *,
+    should_retry: Callable[[httpx.Response], bool] | None = None,
+    keep_going: Callable[[], bool] | None = None,
+    on_capped_wait: Callable[[float, float], None] | None = None,
 ) -> httpx.Response:
     """Call `send` until it gives a final response; return the last response.
 
-    Retried: transport errors and retryable statuses (except a quota 429). The last transport
-    error is raised when every attempt failed before any response.
+    Retried: transport errors and responses `should_retry` accepts (default: `is_retryable`, as
+    Segment retries; a service's own exceptions, such as Frigade's quota 429, belong to its
+    client). `keep_going()` false stops retrying at once (the caller is stopping). A Retry-After
+    over `policy.max_retry_after` seconds is cut to it, and `on_capped_wait(asked, waited)` is
+    told first. The last transport error is raised when every attempt failed before any response.
     """
     import httpx
 
-    def should_retry(response: httpx.Response) -> bool:
-        return is_retryable(response.status_code) and not is_quota_exhausted(response)
+    def retry_response(response: httpx.Response) -> bool:
+        if keep_going is not None and not keep_going():
+            return False
+        if should_retry is not None:
+            return should_retry(response)
+        return is_retryable(response.status_code)
+
+    def retry_error(error: BaseException) -> bool:
+        going = keep_going is None or keep_going()
+        return going and isinstance(error, httpx.TransportError)
 
     # Most requests succeed at once: only a first attempt that needs a retry pays for tenacity.
     first: httpx.Response | httpx.TransportError
     try:
         first = await send()
     except httpx.TransportError as exc:
-        if policy.attempts <= 1:
+        if policy.attempts <= 1 or not retry_error(exc):
             raise
         first = exc
     else:
-        if policy.attempts <= 1 or not should_retry(first):
+        if policy.attempts <= 1 or not retry_response(first):
             return first
 
     from tenacity import (
         AsyncRetrying,
         RetryCallState,
-        retry_if_exception_type,
+        retry_if_exception,
         retry_if_result,
         stop_after_attempt,
         wait_random_exponential,
@@ -104,6 +112,8 @@ async def send_with_retry(
         if outcome is not None and not outcome.failed:
             after = retry_after_seconds(outcome.result().headers.get("retry-after"))
             if after is not None:
+                if after > policy.max_retry_after and on_capped_wait is not None:
+                    on_capped_wait(after, policy.max_retry_after)
                 return min(after, policy.max_retry_after)
         return float(jitter(state))
 
@@ -123,7 +133,7 @@ async def send_with_retry(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
         wait=wait,
-        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(should_retry),
+        retry=retry_if_exception(retry_error) | retry_if_result(retry_response),
         before_sleep=before_sleep,
         retry_error_callback=give_up,
         reraise=True,
@@ -158,13 +168,38 @@ def is_loopback(host: str | None) -> bool:
 
 
 def check_url(url: str, *, carries_secret: bool, what: str = "URL") -> str:
-    """Refuse a malformed URL, and a plain-HTTP one carrying a secret to a non-loopback host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The one URL check, run before anything is sent; returns `url` unchanged.
+
+    Refused with InputError (exit 3): spaces around or inside it, control characters, a scheme
+    other than http(s), no host, a port that is not a number from 1 to 65535, anything httpx
+    cannot send to; and a plain-HTTP URL to a non-loopback host when it carries a secret.
+    """
+    if url != url.strip():
+        raise InputError(f"{what} {url!r} has spaces around it", hint="remove them")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InputError(f"{what} {url!r} contains a space or a control character")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise InputError(f"{what} {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise InputError(f"{what} {url!r} is not an absolute http(s) URL")
-    if carries_secret and parts.scheme == "http" and not is_loopback(parts.hostname):
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise InputError(f"{what} {url!r} has a bad port: use a number from 1 to 65535")
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise InputError(f"{what} {url!r} is not a valid URL ({exc})") from None
+    if carries_secret and parts.scheme == "http" and not is_loopback(hostname):
         raise InputError(
-            f"refusing to send a secret key over plain http to {parts.hostname}",
+            f"refusing to send a secret key over plain http to {hostname}",
             hint="use https (plain http is allowed only for loopback hosts such as 127.0.0.1)",
         )
     return url
@@ -213,3 +248,206 @@ def _logging_hooks(log: Callable[[str], None]) -> dict[str, list[Any]]:
         log(redact_text(f"< {response.status_code} {response.request.url} in {elapsed:.1f} ms"))
 
     return {"request": [on_request], "response": [on_response]}
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy URL the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+    NO_PROXY, as urllib reads them), or None: loopback targets always go direct."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    if is_loopback(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+# httpcore's exceptions and the httpx ones with the same meaning, which callers catch and retry.
+_HTTPX_ERROR_NAMES = (
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "RemoteProtocolError",
+    "LocalProtocolError",
+    "ProxyError",
+    "UnsupportedProtocol",
+    "NetworkError",
+    "TimeoutException",
+    "ProtocolError",
+)
+
+
+class PooledSender:
+    """Keep-alive HTTP/1.1 connections driven by a few threads, awaited from asyncio.
+
+    The webhook's bulk path: per request it costs about a third of the CPU of
+    `httpx.AsyncClient.request` (httpx's own transport, httpcore, used directly from a thread
+    pool: no per-request client middleware, no asyncio stream layer), so a long run spends its
+    time on the wire. Same rules as `make_client`: proxies from the environment (loopback
+    direct), certificates as httpx finds them (SSL_CERT_FILE, SSL_CERT_DIR), errors raised as
+    the httpx exceptions `send_with_retry` retries, answers returned as `httpx.Response`, and
+    the same redacted request log.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 4,
+        timeout: float = 30.0,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        import httpcore
+        import httpx
+
+        self.url = url
+        self.log = log
+        ssl_context = httpx.create_ssl_context() if url.startswith("https:") else None
+        proxy = environment_proxy(url)
+        self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
+        if proxy:
+            self._pool = httpcore.HTTPProxy(
+                proxy_url=proxy, ssl_context=ssl_context, max_connections=max_connections
+            )
+        else:
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context, max_connections=max_connections
+            )
+        self._timeouts = {
+            "connect": min(timeout, 10.0),
+            "read": timeout,
+            "write": timeout,
+            "pool": timeout,
+        }
+        self._threads = _DaemonThreads(max_connections)
+        self._requests: dict[str, httpx.Request] = {}  # one per method: only read back, never sent
+        self._errors: dict[type[BaseException], type[httpx.TransportError]] = {
+            getattr(httpcore, name): getattr(httpx, name) for name in _HTTPX_ERROR_NAMES
+        }
+        self._default_headers = [("User-Agent", USER_AGENT)]
+
+    async def request(self, method: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST (or `method`) `content` to the sender's URL; the response, read whole.
+
+        Raises the httpx transport error that matches what went wrong (ConnectError, ReadTimeout,
+        ...). Cancelling the await abandons the request: its thread finishes it unobserved.
+        """
+        response: httpx.Response = await self._threads.run(self._send, method, content, headers)
+        return response
+
+    def _send(self, method: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        import httpx
+
+        request = self._requests.get(method)
+        if request is None:
+            request = self._requests[method] = httpx.Request(method, self.url)
+        started = time.perf_counter()
+        if self.log is not None:
+            self._log_request(method, content, headers)
+        pairs = list(headers.items())
+        if not any(name.lower() == "user-agent" for name, _ in pairs):
+            pairs += self._default_headers
+        try:
+            answer = self._pool.request(
+                method,
+                self.url,
+                headers=pairs,
+                content=content,
+                extensions={"timeout": self._timeouts},
+            )
+        except Exception as exc:
+            mapped = self._errors.get(type(exc))
+            if mapped is None:
+                raise
+            # A timeout is named alone, as httpx's own client reports one ("ReadTimeout").
+            timed_out = issubclass(mapped, httpx.TimeoutException)
+            raise mapped("" if timed_out else str(exc)) from exc
+        response = httpx.Response(
+            answer.status, headers=answer.headers, content=answer.content, request=request
+        )
+        if self.log is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            self._log_line(f"< {response.status_code} {self.url} in {elapsed:.1f} ms")
+        return response
+
+    def _log_request(self, method: str, content: bytes, headers: dict[str, str]) -> None:
+        from frigade_cli.redact import redact_headers
+
+        shown = ", ".join(f"{k}: {v}" for k, v in redact_headers(headers.items()))
+        self._log_line(f"> {method} {self.url} ({len(content)} bytes) [{shown}]")
+
+    def _log_line(self, text: str) -> None:
+        from frigade_cli.redact import redact_text
+
+        assert self.log is not None
+        # The URL and other headers may hold a key too (a query parameter, a custom header).
+        self.log(redact_text(text))
+
+    def close(self) -> None:
+        """Close every connection (a request still running in a thread fails) and the threads."""
+        self._threads.stop()
+        self._pool.close()
+
+
+class _DaemonThreads:
+    """A fixed set of daemon threads running blocking calls for asyncio callers.
+
+    Unlike ThreadPoolExecutor's threads, these never hold the process open at exit: a request
+    abandoned at a second Ctrl-C may still be waiting on the network, and must not delay it.
+    """
+
+    def __init__(self, count: int) -> None:
+        import queue
+        import threading
+
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"frigade-http-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` on one of the threads; its result or its exception, awaited."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, call, args))
+        return await future
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, future, call, args = job
+            result, error = None, None
+            try:
+                result = call(*args)
+            except BaseException as exc:
+                error = exc
+            # RuntimeError: the event loop is gone, so nobody waits for this answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def stop(self) -> None:
+        """Let each thread end once its current call returns."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
+def _settle(future: Any, result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller stopped waiting: the answer is dropped
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -42,7 +42,9 @@ class Terminal:
 
             # Piped output is for reading in logs: do not squeeze it into 80 columns.
             width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 200)
-            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+            self._out = _quiet_on_broken_pipe(
+                Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+            )
         return self._out
 
     @property
@@ -51,6 +53,8 @@ class Terminal:
             from rich.console import Console
 
             self._err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+            setattr(self._err, "on_broken_pipe", _drop_messages)  # noqa: B010
+
         return self._err
 
     @property
@@ -163,6 +167,25 @@ class Terminal:
         )
         progress.add_task(description, total=total)
         return progress
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError()
+
+
+def _quiet_on_broken_pipe(console: Console) -> Console:
+    """rich exits 1 when its pipe closes; raise instead, so the CLI can end quietly with 0."""
+    setattr(console, "on_broken_pipe", _raise_broken_pipe)  # noqa: B010  # a method, per instance
+    return console
+
+
+def _drop_messages() -> None:
+    """Nobody reads stderr any more: drop messages from now on, and let the data go on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stderr.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _escape(text: str) -> str:

@@ -10,6 +10,13 @@ from collections.abc import Iterable
 _FRIGADE_KEY = re.compile(r"(api_(?:private|public)_)([A-Za-z0-9_\-]+)")
 _AUTH_HEADER = re.compile(r"(?i)\b(Bearer|Basic)\s+([A-Za-z0-9_\-\.=+/:]+)")
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Secrets inside URLs: the userinfo part (`https://user:password@host`) and query parameters
+# whose name says they carry one (`?api_key=`, `&token=`, `?sig=`, ...).
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@?#\"'<>]+)@")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;][^=&#\s\"'<>]*?(?:key|token|secret|passw|pwd|auth|sig|credential|session)"
+    r"[^=&#\s\"'<>]*=)([^&#\s\"'<>]+)"
+)
 
 
 def redact_key(key: str | None) -> str:
@@ -33,13 +40,34 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         if len(secret) >= 4 and secret in text:
             text = text.replace(secret, redact_key(secret))
-    # The case-blind header pattern is slow on long text (streams): run it only where it can match.
+    # Each pattern runs only where it can match: the case-blind ones are slow on long text
+    # (streams of events), and most text holds none of their anchors.
     lowered = text.lower()
     if "bearer" in lowered or "basic" in lowered:
         text = _AUTH_HEADER.sub(lambda m: _redact_match(m, text), text)
     if "api_p" in text:
         text = _FRIGADE_KEY.sub(lambda m: _redact_match(m, text), text)
+    if "://" in text and "@" in text:
+        text = _URL_USERINFO.sub(_redact_userinfo, text)
+    if "=" in text:
+        text = _SECRET_QUERY.sub(_redact_query_value, text)
     return text
+
+
+def _redact_userinfo(match: re.Match[str]) -> str:
+    # `user:password@` keeps the user name; a lone `token@` may itself be the secret.
+    user, colon, password = match.group(2).partition(":")
+    if "****" in match.group(2):
+        return match.group(0)
+    shown = f"{user}:****" if colon else "****"
+    return f"{match.group(1)}{shown}@" if password or not colon else f"{match.group(1)}{user}:@"
+
+
+def _redact_query_value(match: re.Match[str]) -> str:
+    value = match.group(2)
+    if "****" in value:
+        return match.group(0)
+    return match.group(1) + redact_key(value)
 
 
 def _redact_match(match: re.Match[str], text: str) -> str:
@@ -47,6 +75,14 @@ def _redact_match(match: re.Match[str], text: str) -> str:
     if match.end() < len(text) and text[match.end()] == "*":
         return match.group(0)
     return redact_key(match.group(0))
+
+
+def is_secret_header(name: str) -> bool:
+    """True for a header whose value is a credential: Authorization, cookies, `x-api-key`, ..."""
+    lowered = name.lower()
+    return lowered in SENSITIVE_HEADERS or any(
+        word in lowered for word in ("key", "token", "secret", "auth", "signature", "password")
+    )
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -24,9 +24,9 @@ from frigade_cli.clients.segment_tracking import EU_SEGMENT_API_URL
 from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
 from frigade_cli.errors import FrigadeCliError, InputError
 from frigade_cli.http import check_url, make_client
+from frigade_cli.keys import strip_bearer
 from frigade_cli.redact import redact_key
 from frigade_cli.segment.write_key import check_write_key
-from frigade_cli.webhook import strip_bearer
 
 if TYPE_CHECKING:
     import httpx

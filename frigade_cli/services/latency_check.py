@@ -553,9 +553,14 @@ class _Runner:
         """POST the event to Frigade's webhook as Segment's Webhooks (Actions) batch of one."""
         import httpx
 
-        from frigade_cli.clients.frigade import QUOTA_MESSAGE, QuotaExhausted, error_message
+        from frigade_cli.clients.frigade import (
+            QUOTA_MESSAGE,
+            QuotaExhausted,
+            error_message,
+            is_quota_exhausted,
+        )
         from frigade_cli.clients.segment_tracking import complete_message
-        from frigade_cli.http import is_quota_exhausted, send_with_retry
+        from frigade_cli.http import is_retryable, send_with_retry
         from frigade_cli.redact import redact_key
         from frigade_cli.webhook import plan_batches, webhook_headers
 
@@ -582,7 +587,12 @@ class _Runner:
             return await self.http.post(url, content=batch.body, headers=headers)
 
         try:
-            response = await send_with_retry(attempt, MEASURE_RETRY)
+            response = await send_with_retry(
+                attempt,
+                MEASURE_RETRY,
+                # Frigade's monthly-active-user 429 is final; every other retryable status is not.
+                should_retry=lambda r: is_retryable(r.status_code) and not is_quota_exhausted(r),
+            )
         except httpx.HTTPError as exc:
             raise UpstreamError(f"cannot reach {url}: {type(exc).__name__}") from None
         status = response.status_code
