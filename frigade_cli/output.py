@@ -73,6 +73,39 @@ class Terminal:
         sys.stdout.write(self.redact(orjson.dumps(document, default=str).decode()) + "\n")
         sys.stdout.flush()
 
+    def json_lines(self, documents: Sequence[Any]) -> None:
+        """JSON Lines on stdout (compact, redacted), in one write flushed at once: a stream's
+        batch reaches a pipe whole and without delay."""
+        if not documents:
+            return
+        data = b"\n".join(map(orjson.dumps, documents)) + b"\n"
+        self.write_text_bytes(data)
+
+    def lines(self, lines: Sequence[str]) -> None:
+        """Plain lines of data on stdout (redacted), in one write flushed at once."""
+        if lines:
+            self.write_text_bytes(("\n".join(lines) + "\n").encode())
+
+    def write_text_bytes(self, data: bytes) -> None:
+        """UTF-8 text on stdout, redacted, flushed. BrokenPipeError when the reader is gone."""
+        text = data.decode()
+        shown = self.redact(text)
+        if shown is not text and shown != text:
+            data = shown.encode()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:
+            sys.stdout.write(shown)
+            sys.stdout.flush()
+            return
+        sys.stdout.flush()  # anything written as text before goes first
+        binary.write(data)
+        binary.flush()
+
+    def status_line(self, document: Any) -> None:
+        """One JSON line on stderr for scripts (a ready line), redacted; shown even when quiet."""
+        sys.stderr.write(self.redact(orjson.dumps(document, default=str).decode()) + "\n")
+        sys.stderr.flush()
+
     def line(self, text: str = "") -> None:
         """A plain line of data on stdout."""
         sys.stdout.write(self.redact(text) + "\n")
