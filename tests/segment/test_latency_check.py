@@ -175,6 +175,8 @@ def test_compare_measures_every_path_and_the_api_is_faster_than_batching(cli: Cl
     # Only the segment path goes through the destination's 300 ms batch timer.
     assert by_path["segment"]["min_ms"] >= 300
     assert by_path["api"]["p50_ms"] < by_path["segment"]["p50_ms"]
+    # Alone in its batch, a sample waits the whole flush interval: the model says just that.
+    assert report["model"]["expected_wait_ms"] == report["model"]["p95_wait_ms"] == 300.0
     assert {g["path"] for g in report["gates"]} == {"segment", "direct", "api"}
 
 
