@@ -68,6 +68,13 @@ def slow_frigade() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
+def failing_frigade() -> Iterator[RunningSandbox]:
+    """A sandbox whose Frigade webhook answers every request with 503."""
+    with run_sandbox(fast_config(fail_rate=1.0)) as running:
+        yield running
+
+
+@pytest.fixture
 def no_track_delivery() -> Iterator[RunningSandbox]:
     """A sandbox whose destination delivers identify only: a track event never reaches Frigade."""
     with run_sandbox(fast_config(destination={"event_types": ("identify",)})) as running:
@@ -229,6 +236,32 @@ def test_a_sample_that_never_arrives_is_a_failure_with_its_marker(
     assert failure is not None
     assert failure.get("message") == "failures 2 > 0"
     assert all(m in (failure.text or "") for m in markers)
+
+
+def test_deliveries_segment_gives_up_on_are_failures_with_their_markers(
+    cli: Cli, failing_frigade: RunningSandbox
+):
+    result = measure(cli, failing_frigade, "--samples", "2", "--timeout", "1s", "--json")
+
+    assert result.exit_code == 6, result.output
+    report = json.loads(result.stdout)
+    assert report["failures"] == 2 and report["p50_ms"] is None
+    given_up = failing_frigade.client.get("/_sandbox/undeliverable").json()
+    undelivered = [m["messageId"] for batch in given_up["batches"] for m in batch["messages"]]
+    assert sorted(undelivered) == sorted(report["failed_markers"])
+
+
+def test_a_webhook_that_keeps_failing_exits_5_for_the_direct_path(
+    cli: Cli, failing_frigade: RunningSandbox
+):
+    result = measure(cli, failing_frigade, "--path", "direct", "--samples", "2", "--json")
+
+    assert result.exit_code == 5, result.output
+    report = json.loads(result.stdout)
+    assert [s["error"] for s in report["each_sample"]] == [
+        "send failed: HTTP 503: Service Unavailable (sandbox fault injection)"
+    ] * 2
+    assert "the direct path failed for every sample" in result.stderr
 
 
 def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
