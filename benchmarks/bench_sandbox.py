@@ -1,6 +1,7 @@
 """End-to-end throughput of `frigade sandbox`: Segment batch in -> webhook -> Frigade ingest.
 
     .venv/bin/python benchmarks/bench_sandbox.py [--events 200000] [--batch 500] [--connections 4]
+        [--json] [--no-baseline]
 
 The sandbox runs as a subprocess (`python -m frigade_cli sandbox --port 0 --json`), so the load
 generator here does not share its GIL: on a 2-core machine each gets a core, which is the honest
@@ -175,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=100, help="destination batch size")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--json", action="store_true", help="one JSON line of figures, no text")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the no-op baseline")
     parser.add_argument("--noop-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.noop_server:
@@ -186,6 +189,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         events, args.batch, args.connections, args.batch_size, args.timeout
     )
     rate = events / elapsed
+    if args.json:
+        figures = {
+            "events": events,
+            "end_to_end_s": round(elapsed, 3),
+            "events_per_s": round(rate, 1),
+            "accepted_by_segment_s": round(stats["_sent_seconds"], 3),
+        }
+        if not args.no_baseline:
+            baseline_bodies = make_bodies(events, args.batch, None)
+            baseline = events / run_baseline(baseline_bodies, args.connections)
+            figures["noop_baseline_events_per_s"] = round(baseline, 1)
+        print(orjson.dumps(figures).decode())
+        return
     baseline_bodies = make_bodies(events, args.batch, None)
     baseline = events / run_baseline(baseline_bodies, args.connections)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # the email package is slow to import
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -212,3 +214,204 @@ def _logging_hooks(log: Callable[[str], None]) -> dict[str, list[Any]]:
         log(redact_text(f"< {response.status_code} {response.request.url} in {elapsed:.1f} ms"))
 
     return {"request": [on_request], "response": [on_response]}
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy URL the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+    NO_PROXY, as urllib reads them), or None: loopback targets always go direct."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    if is_loopback(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+# httpcore's exceptions and the httpx ones with the same meaning, which callers catch and retry.
+_HTTPX_ERROR_NAMES = (
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "ConnectError",
+    "ReadError",
+    "WriteError",
+    "RemoteProtocolError",
+    "LocalProtocolError",
+    "ProxyError",
+    "UnsupportedProtocol",
+    "NetworkError",
+    "TimeoutException",
+    "ProtocolError",
+)
+
+
+class PooledSender:
+    """Keep-alive HTTP/1.1 connections driven by a few threads, awaited from asyncio.
+
+    The webhook's bulk path: per request it costs about a third of the CPU of
+    `httpx.AsyncClient.request` (httpx's own transport, httpcore, used directly from a thread
+    pool: no per-request client middleware, no asyncio stream layer), so a long run spends its
+    time on the wire. Same rules as `make_client`: proxies from the environment (loopback
+    direct), certificates as httpx finds them (SSL_CERT_FILE, SSL_CERT_DIR), errors raised as
+    the httpx exceptions `send_with_retry` retries, answers returned as `httpx.Response`, and
+    the same redacted request log.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 4,
+        timeout: float = 30.0,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        import httpcore
+        import httpx
+
+        self.url = url
+        self.log = log
+        ssl_context = httpx.create_ssl_context() if url.startswith("https:") else None
+        proxy = environment_proxy(url)
+        self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
+        if proxy:
+            self._pool = httpcore.HTTPProxy(
+                proxy_url=proxy, ssl_context=ssl_context, max_connections=max_connections
+            )
+        else:
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context, max_connections=max_connections
+            )
+        self._timeouts = {
+            "connect": min(timeout, 10.0),
+            "read": timeout,
+            "write": timeout,
+            "pool": timeout,
+        }
+        self._threads = _DaemonThreads(max_connections)
+        self._requests: dict[str, httpx.Request] = {}  # one per method: only read back, never sent
+        self._errors: dict[type[BaseException], type[httpx.TransportError]] = {
+            getattr(httpcore, name): getattr(httpx, name) for name in _HTTPX_ERROR_NAMES
+        }
+        self._default_headers = [("User-Agent", USER_AGENT)]
+
+    async def request(self, method: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST (or `method`) `content` to the sender's URL; the response, read whole.
+
+        Raises the httpx transport error that matches what went wrong (ConnectError, ReadTimeout,
+        ...). Cancelling the await abandons the request: its thread finishes it unobserved.
+        """
+        response: httpx.Response = await self._threads.run(self._send, method, content, headers)
+        return response
+
+    def _send(self, method: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        import httpx
+
+        request = self._requests.get(method)
+        if request is None:
+            request = self._requests[method] = httpx.Request(method, self.url)
+        started = time.perf_counter()
+        if self.log is not None:
+            self._log_request(method, content, headers)
+        pairs = list(headers.items())
+        if not any(name.lower() == "user-agent" for name, _ in pairs):
+            pairs += self._default_headers
+        try:
+            answer = self._pool.request(
+                method,
+                self.url,
+                headers=pairs,
+                content=content,
+                extensions={"timeout": self._timeouts},
+            )
+        except Exception as exc:
+            mapped = self._errors.get(type(exc))
+            if mapped is None:
+                raise
+            raise mapped(str(exc)) from exc
+        response = httpx.Response(
+            answer.status, headers=answer.headers, content=answer.content, request=request
+        )
+        if self.log is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            self._log_line(f"< {response.status_code} {self.url} in {elapsed:.1f} ms")
+        return response
+
+    def _log_request(self, method: str, content: bytes, headers: dict[str, str]) -> None:
+        from frigade_cli.redact import redact_headers
+
+        shown = ", ".join(f"{k}: {v}" for k, v in redact_headers(headers.items()))
+        self._log_line(f"> {method} {self.url} ({len(content)} bytes) [{shown}]")
+
+    def _log_line(self, text: str) -> None:
+        from frigade_cli.redact import redact_text
+
+        assert self.log is not None
+        # The URL and other headers may hold a key too (a query parameter, a custom header).
+        self.log(redact_text(text))
+
+    def close(self) -> None:
+        """Close every connection (a request still running in a thread fails) and the threads."""
+        self._threads.stop()
+        self._pool.close()
+
+
+class _DaemonThreads:
+    """A fixed set of daemon threads running blocking calls for asyncio callers.
+
+    Unlike ThreadPoolExecutor's threads, these never hold the process open at exit: a request
+    abandoned at a second Ctrl-C may still be waiting on the network, and must not delay it.
+    """
+
+    def __init__(self, count: int) -> None:
+        import queue
+        import threading
+
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"frigade-http-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)` on one of the threads; its result or its exception, awaited."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, call, args))
+        return await future
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, future, call, args = job
+            result, error = None, None
+            try:
+                result = call(*args)
+            except BaseException as exc:
+                error = exc
+            # RuntimeError: the event loop is gone, so nobody waits for this answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def stop(self) -> None:
+        """Let each thread end once its current call returns."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
+def _settle(future: Any, result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the caller stopped waiting: the answer is dropped
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

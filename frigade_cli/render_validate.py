@@ -92,6 +92,11 @@ def _text(terminal: Terminal, result: ValidationReport) -> None:
     names = ", ".join(m.label for m in result.mappings) or "no mapping"
     noun = "mapping" if len(result.mappings) == 1 else "mappings"
     terminal.line(f"checked {len(result.mappings)} {noun} from {result.source}: {names}")
+    for mapping in result.mappings:
+        reach = mapping.trigger_reach()
+        if reach is not None:
+            lets = ", ".join(f"{t} {r}" for t, r in reach.items())
+            terminal.line(f"  {mapping.label}: the trigger lets through {lets}")
     for severity, heading in _HEADINGS.items():
         found = [f for f in result.findings if f.severity == severity]
         if not found:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.errors import InputError
 from frigade_cli.http import RetryPolicy, check_url, is_quota_exhausted, send_with_retry
 from frigade_cli.redact import redact_key
-from frigade_cli.segment import signing
 from frigade_cli.segment.batching import Batch, make_batches
+from frigade_cli.segment.delivery import delivery_headers
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.fixtures import Override, fresh_copy, load_fixtures
 from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES
@@ -109,14 +109,9 @@ def webhook_headers(
     key: str | None, batch: Batch, signing_secret: str | None = None
 ) -> dict[str, str]:
     """The headers Segment sends with a batch: user agent, JSON, Authorization, X-Signature."""
-    headers = {
-        "User-Agent": SEGMENT_USER_AGENT,
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {key}" if key else "Bearer <your api_private_ key>",
-    }
-    if signing_secret:
-        headers["X-Signature"] = signing.batch_signature(batch.messages, signing_secret)
-    return headers
+    authorization = f"Bearer {key}" if key else "Bearer <your api_private_ key>"
+    first = batch.messages[0] if batch.messages else None
+    return dict(delivery_headers({"Authorization": authorization}, first, signing_secret))
 
 
 def with_mapping_headers(base: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:

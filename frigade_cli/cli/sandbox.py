@@ -96,12 +96,22 @@ def sandbox(
         ),
     ] = None,
     fail_rate: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--fail-rate",
-            help="Fraction (0-1) of Frigade webhook requests answered 503, to exercise retries.",
+            help="Fraction (0-1) of Frigade webhook requests answered with --fail-with (503), "
+            "to exercise retries. Default 0, or 1 when --fail-with is given.",
         ),
-    ] = 0.0,
+    ] = None,
+    fail_with: Annotated[
+        int | None,
+        typer.Option(
+            "--fail-with",
+            help="HTTP status (400-599) of the injected webhook faults, default 503. 429 answers "
+            "Frigade's monthly-active-user cap (not retryable by test-webhook); alone, it makes "
+            "every webhook request fail.",
+        ),
+    ] = None,
     latency: Annotated[
         str,
         typer.Option("--latency", help="Delay added to every Frigade-side response, e.g. 200ms."),
@@ -111,8 +121,9 @@ def sandbox(
         typer.Option(
             "--data",
             dir_okay=False,
-            help="SQLite file keeping the Frigade-side state across restarts (created 0600). "
-            "Default: in memory.",
+            help="SQLite file keeping the Frigade-side state across restarts. It holds write "
+            "keys: created 0600, and an existing file readable by others is made 0600 (a "
+            "warning says so). Default: in memory.",
         ),
     ] = None,
     strict_spec: Annotated[
@@ -141,7 +152,7 @@ def sandbox(
     Exit 3 for a bad value; 5 when the address cannot be bound (e.g. the port is in use).
     """
     from frigade_cli.durations import parse_duration
-    from frigade_cli.sandbox.config import DestinationConfig, SandboxConfig
+    from frigade_cli.sandbox.config import DEFAULT_FAIL_WITH, DestinationConfig, SandboxConfig
     from frigade_cli.sandbox.server import serve_forever
 
     app_ = get_app()
@@ -160,7 +171,8 @@ def sandbox(
             flush_interval=parse_duration(flush_interval, "--flush-interval"),
             shared_secret=shared_secret,
         ),
-        fail_rate=fail_rate,
+        fail_rate=fail_rate if fail_rate is not None else (1.0 if fail_with is not None else 0.0),
+        fail_with=fail_with if fail_with is not None else DEFAULT_FAIL_WITH,
         latency=parse_duration(latency, "--latency"),
         data_path=data,
         strict_spec=strict_spec,

@@ -30,6 +30,7 @@ def validate(
         typer.Option(
             "--mapping",
             "-m",
+            metavar="FILE",
             help="Mapping file, JSON or YAML ('-' reads stdin): a subscription as Segment's "
             'Public API returns it, bare, as {"subscription": ...}, {"data": {"subscription": '
             '...}}, {"data": {"subscriptions": [...]}} or a bare array.',
@@ -53,6 +54,7 @@ def validate(
         typer.Option(
             "--header",
             "-H",
+            metavar="'NAME: VALUE'",
             help="A mapping header 'Name: value'; replaces the file's header of that name. "
             "Repeatable.",
         ),
@@ -68,7 +70,8 @@ def validate(
     destination_id: Annotated[
         str | None,
         typer.Option(
-            help="Read this destination and all its subscriptions from Segment's Public API."
+            metavar="ID",
+            help="Read this destination and all its subscriptions from Segment's Public API.",
         ),
     ] = None,
     token: Annotated[
@@ -124,7 +127,9 @@ def validate(
     ] = False,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", help="Silence a rule by code or name. Repeatable."),
+        typer.Option(
+            "--ignore", metavar="CODE", help="Silence a rule by code or name. Repeatable."
+        ),
     ] = None,
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="Print every rule (a Markdown table) and exit.")

@@ -196,7 +196,8 @@ class FrigadeClient:
     ) -> Any:
         """`POST /v1/public/users {userId, properties?, events?: [{event, properties?}]}`.
 
-        Returns the decoded answer (the sandbox and Frigade return the user).
+        Returns the decoded answer; None for the empty 201 Frigade sends (a NestJS handler
+        returning nothing).
         """
         body: dict[str, Any] = {"userId": user_id}
         if properties is not None:
@@ -258,6 +259,8 @@ class FrigadeClient:
             raise UpstreamError(
                 f"Frigade answered HTTP {status} to {method} {path}: {error_message(response)}"
             )
+        if not response.content:  # 201 with nothing: what Frigade's public writes answer
+            return None
         try:
             return response.json()
         except ValueError:

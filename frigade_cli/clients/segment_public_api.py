@@ -124,7 +124,13 @@ class SegmentPublicApi:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": accept}
 
         async def attempt() -> httpx.Response:
-            return await client.get(url, params=params, headers=headers)
+            response = await client.get(url, params=params, headers=headers)
+            if response.status_code == 429 and "retry-after" not in response.headers:
+                hint = retry_hint(response)
+                if hint is not None:
+                    # The one retry policy honours Retry-After; Segment gives the wait elsewhere.
+                    response.headers["Retry-After"] = hint
+            return response
 
         def on_retry(number: int, reason: str, sleep: float) -> None:
             if self.log:
@@ -166,6 +172,21 @@ def _body_or_raise(response: httpx.Response) -> dict[str, Any]:
             hint="wait for the window to reset and run again",
         )
     raise UpstreamError(f"Segment's Public API answered HTTP {status}: {detail}")
+
+
+def retry_hint(response: httpx.Response) -> str | None:
+    """Seconds to wait after a 429, from the body's `msBeforeNext` or `X-RateLimit-Reset`.
+
+    Segment documents both (docs.segmentapis.com, Rate Limits) rather than `Retry-After`.
+    """
+    try:
+        ms = response.json()["errors"][0]["data"]["msBeforeNext"]
+        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms >= 0:
+            return f"{ms / 1000:.3f}"
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+    reset = response.headers.get("X-RateLimit-Reset")
+    return reset or None
 
 
 def error_message(body: Any) -> str:

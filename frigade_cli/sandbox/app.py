@@ -49,12 +49,13 @@ class Sandbox:
     ) -> None:
         self.config = config.validate()
         self.base_url = base_url.rstrip("/")
-        self.store = Store(config.data_path)
+        self._log = log
+        self.stopping = False  # a stop was asked for: sending what waits before closing
+        self.store = Store(config.data_path, log=self.log)
         self.stats = Stats()
         self.hub = EventHub(config.recent_events)
         self.destination = Destination(self)
         self.forwarder = SegmentForwarder(self)
-        self._log = log
         self._client: httpx.AsyncClient | None = None
 
     # Keys and URLs --------------------------------------------------------------------------------
@@ -155,6 +156,10 @@ class Sandbox:
             await asyncio.sleep(0.005)
         return True
 
+    def configure(self, changes: Any) -> None:
+        """Apply `PATCH /_sandbox/config` changes (validated first); InputError when unusable."""
+        self.config = self.config.patched(changes)
+
     def reset(self) -> None:
         self.destination.clear()
         self.store.reset()
@@ -226,5 +231,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},
     )
+    # Fastify (Frigade) answers a trailing slash with 404; Starlette would redirect to the path.
+    app.router.redirect_slashes = False
     app.state.sandbox = sandbox
     return app

@@ -23,6 +23,7 @@ DEFAULT_BATCH_SIZE = 100  # Frigade's guide; Segment's own default is 1000
 DEFAULT_FLUSH_INTERVAL = 1.0
 MAX_FLUSH_INTERVAL = 3600.0
 MAX_LATENCY = 60.0
+DEFAULT_FAIL_WITH = 503
 METHODS = ("POST", "PUT", "PATCH")
 KEY_NAMES = ("api_key", "public_key", "write_key")
 # Segment retries for up to 4 hours; a sandbox gives up after a few quick attempts instead.
@@ -100,6 +101,8 @@ class SandboxConfig:
     segment_api_url: str | None = None
     destination: DestinationConfig = field(default_factory=DestinationConfig)
     fail_rate: float = 0.0
+    # The status injected faults answer with; 429 is Frigade's monthly-active-user cap.
+    fail_with: int = DEFAULT_FAIL_WITH
     latency: float = 0.0
     data_path: Path | None = None
     retry: RetryPolicy = DEFAULT_RETRY
@@ -134,6 +137,13 @@ class SandboxConfig:
             raise InputError(f"port {self.port} is out of range (0-65535; 0 picks a free port)")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise InputError(f"fail rate {self.fail_rate:g} must be between 0 and 1")
+        if isinstance(self.fail_with, bool) or not (
+            isinstance(self.fail_with, int) and 400 <= self.fail_with <= 599
+        ):
+            raise InputError(
+                f"fail with {self.fail_with!r}: give an HTTP error status, 400 to 599 "
+                "(429 is Frigade's monthly-active-user cap)"
+            )
         if not 0.0 <= self.latency <= MAX_LATENCY:
             raise InputError(f"latency {self.latency:g}s must be between 0 and {MAX_LATENCY:g}s")
         if self.segment_api_url is not None:
@@ -148,6 +158,7 @@ class SandboxConfig:
         d = self.destination
         return {
             "fail_rate": self.fail_rate,
+            "fail_with": self.fail_with,
             "latency": self.latency,
             "segment_api_url": self.segment_api_url,
             "strict_spec": self.strict_spec,
@@ -177,12 +188,25 @@ class SandboxConfig:
         """
         if not isinstance(changes, Mapping):
             raise InputError("the body must be a JSON object of settings")
-        top = {"fail_rate", "latency", "segment_api_url", "strict_spec", "retry", "destination"}
+        top = {
+            "fail_rate",
+            "fail_with",
+            "latency",
+            "segment_api_url",
+            "strict_spec",
+            "retry",
+            "destination",
+        }
         _no_unknown(changes, top, "setting")
         new = replace(self, destination=replace(self.destination))
         new.generated = self.generated
         if "fail_rate" in changes:
             new.fail_rate = _number(changes["fail_rate"], "fail_rate")
+        if "fail_with" in changes:
+            value = changes["fail_with"]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"fail_with must be an HTTP status such as 429, got {value!r}")
+            new.fail_with = value
         if "latency" in changes:
             new.latency = parse_duration(changes["latency"], "latency")
         if "segment_api_url" in changes:

@@ -1,6 +1,7 @@
 """The control API under `/_sandbox` (no auth: the sandbox listens on loopback).
 
-- `GET  /_sandbox/health`         `{status: "ok", version, uptime, urls, persistent}`
+- `GET  /_sandbox/health`         `{status, version, uptime, urls, persistent}`; status is "ok",
+                                  or "stopping" while waiting batches are sent before a stop
 - `POST /_sandbox/reset`          forget users, groups, integrations, counters, waiting batches
 - `GET  /_sandbox/config`         the runtime settings (and keys, urls)
 - `PATCH|POST /_sandbox/config`   change them, e.g. `{"fail_rate": 1, "latency": "50ms",
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.requests import Request
@@ -30,12 +31,37 @@ from starlette.routing import Route
 from frigade_cli import __version__
 from frigade_cli.errors import InputError
 from frigade_cli.sandbox.events import Item, StreamFilter, event_json, sse_bytes
+from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import json_response
 
 if TYPE_CHECKING:
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.destination import Destination
 
 MAX_EVENTS_PER_CHUNK = 500
+
+
+class ControlParts(SandboxParts, Protocol):
+    """What the control API drives: settings, reset, counters, flushing and idleness."""
+
+    @property
+    def destination(self) -> Destination: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def urls(self) -> dict[str, str]: ...
+
+    def configure(self, changes: Any) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def settings_json(self) -> dict[str, Any]: ...
+
+    def stats_json(self) -> dict[str, Any]: ...
+
+    def idle(self) -> bool: ...
+
+    async def wait_idle(self, timeout: float) -> bool: ...
 
 
 def _error(message: str, status: int = 400) -> Response:
@@ -60,13 +86,13 @@ def _filter(request: Request) -> StreamFilter:
     return StreamFilter.from_query(request.query_params, multi)
 
 
-def routes(sandbox: Sandbox) -> list[Route]:
+def routes(sandbox: ControlParts) -> list[Route]:
     started = time.monotonic()
 
     async def health(request: Request) -> Response:
         return json_response(
             {
-                "status": "ok",
+                "status": "stopping" if sandbox.stopping else "ok",
                 "version": __version__,
                 "uptime": round(time.monotonic() - started, 3),
                 "urls": sandbox.urls(),
@@ -81,8 +107,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
     async def config(request: Request) -> Response:
         if request.method != "GET":
             try:
-                changes = orjson.loads(await request.body())
-                sandbox.config = sandbox.config.patched(changes)
+                sandbox.configure(orjson.loads(await request.body()))
             except orjson.JSONDecodeError as exc:
                 return _error(f"invalid JSON: {exc}")
             except InputError as exc:

@@ -6,8 +6,8 @@ Modelled on segmentio/action-destinations' `webhook` destination (`send` action)
   `batch_size` events or when `flush_interval` has passed since its first event (Segment's own wait
   can reach about a minute); the body is the bare JSON array, as JavaScript writes it;
 - without batching, each event is one request whose body is the event;
-- headers: `user-agent: Segment (Actions)`, `content-type: application/json`, the mapping's headers
-  and, with a shared secret, `X-Signature` (HMAC-SHA1 of the first element when batched);
+- headers as `frigade_cli.segment.delivery` builds them (Segment's, the mapping's replacing any of
+  the same name, and `X-Signature` with a shared secret);
 - 408, 423, 429 and 5xx except 501 are retried with backoff (a few quick attempts here; Segment
   keeps trying for up to 4 hours); a batch that still fails is kept as undeliverable, never dropped.
 
@@ -17,6 +17,7 @@ Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion nev
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,14 +25,13 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.clock import now_iso
 from frigade_cli.http import send_with_retry
 from frigade_cli.redact import redact_headers
-from frigade_cli.segment import jsjson, signing
+from frigade_cli.segment import jsjson
+from frigade_cli.segment.delivery import delivery_headers
 
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.sandbox.app import Sandbox
-
-USER_AGENT = "Segment (Actions)"
+    from frigade_cli.sandbox.parts import OutboundParts
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ BatchKey = tuple[str, str, tuple[tuple[str, str], ...]]
 class Destination:
     """Batches, signs, sends and retries; counts everything in the sandbox's stats."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: OutboundParts) -> None:
         self._sandbox = sandbox
         self._pending: dict[BatchKey, OutgoingBatch] = {}
         self._queue: asyncio.Queue[OutgoingBatch] | None = None
@@ -197,14 +197,8 @@ class Destination:
         stats = sandbox.stats
         messages = batch.messages
         body = jsjson.dumps(messages if batch.batched else messages[0])
-        headers = {"user-agent": USER_AGENT, "content-type": "application/json"}
-        headers.update(batch.headers)
-        if batch.secret:
-            headers["X-Signature"] = (
-                signing.batch_signature(messages, batch.secret)
-                if batch.batched
-                else signing.signature(messages[0], batch.secret)
-            )
+        # Batched or not, the signed value is the first (or only) event.
+        headers = delivery_headers(batch.headers, messages[0], batch.secret)
         client = sandbox.client
         attempts = 0
 
@@ -212,7 +206,10 @@ class Destination:
             nonlocal attempts
             attempts += 1
             stats.destination_requests += 1
-            return await client.request(batch.method, batch.url, content=body, headers=headers)
+            started = time.perf_counter()
+            response = await client.request(batch.method, batch.url, content=body, headers=headers)
+            stats.destination_latency_ms.append((time.perf_counter() - started) * 1000)
+            return response
 
         def on_retry(attempt: int, reason: str, wait: float) -> None:
             stats.destination_retries += 1

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli import __version__
 from frigade_cli.clock import now_iso
 from frigade_cli.http import send_with_retry
+from frigade_cli.sandbox.state import WRITE_KEY_NAMES
 from frigade_cli.segment import jsjson
 
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.parts import OutboundParts
 
 # actionType -> the track event's name (sandbox model; skippedStep extends the documented list).
 FLOW_STATE_EVENTS: dict[str, str] = {
@@ -66,7 +67,7 @@ def flow_state_track(record: dict[str, Any]) -> dict[str, Any]:
 class SegmentForwarder:
     """Sends track events to the Segment API in background tasks, a few at a time."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: OutboundParts) -> None:
         self._sandbox = sandbox
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
@@ -76,10 +77,26 @@ class SegmentForwarder:
         return len(self._tasks)
 
     def forward(self, record: dict[str, Any]) -> bool:
-        """Queue a track event for the action when a Segment integration is active."""
-        integration = self._sandbox.store.active_integration("SEGMENT")
-        write_key = integration.write_key if integration is not None else None
+        """Queue a track event for the action when a Segment integration is active.
+
+        An active integration whose connectionData holds no write key (the key's name is not
+        documented: any of WRITE_KEY_NAMES is taken) is a failed forward, reported, not skipped.
+        """
+        sandbox = self._sandbox
+        integration = sandbox.store.active_integration("SEGMENT")
+        if integration is None:
+            return False
+        write_key = integration.write_key
         if not write_key:
+            error = (
+                f"the active SEGMENT integration {integration.id} has no write key in its "
+                f"connectionData (looked for {', '.join(WRITE_KEY_NAMES)})"
+            )
+            sandbox.stats.flow_states_forward_failed += 1
+            sandbox.hub.publish(
+                "forward", "failed", {"error": error, "status": None, "track": None}
+            )
+            sandbox.log(f"flowStates forward not sent: {error}")
             return False
         task = asyncio.create_task(self._send(flow_state_track(record), write_key))
         self._tasks.add(task)

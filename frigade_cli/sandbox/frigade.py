@@ -12,11 +12,18 @@
   be an object or a JSON-encoded string.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
 
+Answers as Frigade's (NestJS on Fastify) are described in FrigadeHQ/frigade-engage-skill,
+`reference/rest-endpoints.md`: POSTs answer 201; `/v1/public/users`, `/groups` and `/sessions`
+with an empty body, `/v1/public/flowStates` with the user's flow states (`eligibleFlows`,
+`ineligibleFlows`: none here, the sandbox has no flows); the webhook answers `{}` to a request
+with no body, and any POST with an empty body but `Content-Type: application/json` gets Fastify's
+400. A trailing slash is a 404 (no redirect), as Fastify's router does.
+
 Auth: no `Authorization` is 401; a scheme other than Bearer or Basic, a wrong key, or a public key
 on a private endpoint is 403. (Basic is accepted with the key as the credential, raw or base64 of
 `key:`; what Frigade does with Basic is not documented.) Errors are `{statusCode, message, error}`.
-POSTs answer 201, as NestJS does. `fail_rate` answers that fraction of webhook requests with 503;
-`latency` delays every Frigade-side response.
+`fail_rate` answers that fraction of webhook requests with `fail_with` (503 by default; 429 with
+Frigade's monthly-active-user message); `latency` delays every Frigade-side response.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.requests import Request
@@ -34,6 +42,7 @@ from starlette.routing import Route
 from frigade_cli.clock import now_iso
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.sandbox.forward import ACTION_TYPES
+from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import (
     SUCCESS,
     basic_user,
@@ -44,13 +53,58 @@ from frigade_cli.sandbox.responses import (
 from frigade_cli.sandbox.state import Store, User
 
 if TYPE_CHECKING:
-    from frigade_cli.sandbox.app import Sandbox
+    from frigade_cli.sandbox.forward import SegmentForwarder
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+# Frigade's RateLimitGuard answer once the monthly-active-user cap is reached (no `error` field).
+MAU_CAP_BODY = {
+    "statusCode": 429,
+    "message": (
+        "Your account has used its maximum allowed MAUs. Contact Frigade support to upgrade."
+    ),
+}
+# Fastify's answer to an empty body sent as JSON.
+EMPTY_JSON_BODY = {
+    "statusCode": 400,
+    "code": "FST_ERR_CTP_EMPTY_JSON_BODY",
+    "error": "Bad Request",
+    "message": "Body cannot be empty when content-type is set to 'application/json'",
+}
+# Every actionType Frigade's UserFlowStateDTO takes; only some are forwarded (see forward.py).
+FLOW_ACTION_TYPES = (*ACTION_TYPES, "NOT_STARTED_STEP", "NOT_STARTED_FLOW")
+
+
+class FrigadeParts(SandboxParts, Protocol):
+    """What the Frigade side needs: the sandbox's parts and the flowStates forwarder."""
+
+    @property
+    def forwarder(self) -> SegmentForwarder: ...
 
 
 class BadRequest(Exception):
     """A request body Frigade would refuse with 400."""
+
+
+class EmptyJsonBody(Exception):
+    """An empty body sent with a JSON content type (Fastify refuses it before any handler)."""
+
+
+def _sent_as_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def created_empty() -> Response:
+    """201 with no body: what NestJS sends for a handler that returns nothing."""
+    return Response(status_code=201)
+
+
+def injected_fault(status: int) -> Response:
+    """An injected fault: Frigade's monthly-active-user 429, or `{statusCode, message, error}`."""
+    if status == 429:
+        return json_response(MAU_CAP_BODY, 429)
+    return frigade_error(status, f"{HTTPStatus(status).phrase} (sandbox fault injection)")
 
 
 def _properties(value: Any, strict: bool = False, name: str = "properties") -> dict[str, Any]:
@@ -82,7 +136,7 @@ def _user(store: Store, user_id: str, at: str) -> User:
     return store.users.get(user_id) or store.upsert_user(user_id, None, at)
 
 
-def ingest(sandbox: Sandbox, messages: list[Any], at: str) -> list[dict[str, Any]]:
+def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str, Any]]:
     """Apply Segment messages to the state; the ones used (others are counted as ignored)."""
     store = sandbox.store
     counts = sandbox.stats.frigade_ingested
@@ -170,7 +224,10 @@ def _required_id(body: dict[str, Any], name: str, required: bool = True) -> str 
     return str(value)
 
 
-def routes(sandbox: Sandbox) -> list[Route]:
+def routes(sandbox: FrigadeParts) -> list[Route]:
+    # graphql-core loads here, when a sandbox starts, not on the first GraphQL request.
+    from frigade_cli.sandbox.graphql import execute_request as execute_graphql
+
     stats = sandbox.stats
     store = sandbox.store
 
@@ -208,12 +265,17 @@ def routes(sandbox: Sandbox) -> list[Route]:
                 return await handler(request)
             except BadRequest as exc:
                 return frigade_error(400, str(exc))
+            except EmptyJsonBody:
+                return json_response(EMPTY_JSON_BODY, 400)
 
         return wrapped
 
     async def json_body(request: Request, *, object_only: bool = True) -> Any:
+        raw = await request.body()
+        if not raw and _sent_as_json(request):
+            raise EmptyJsonBody
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"Invalid JSON: {exc}") from None
         if object_only and not isinstance(body, dict):
@@ -222,10 +284,12 @@ def routes(sandbox: Sandbox) -> list[Route]:
 
     async def webhook(request: Request) -> Response:
         stats.frigade_webhook_requests += 1
-        fail_rate = sandbox.config.fail_rate
-        if fail_rate and random.random() < fail_rate:
+        config = sandbox.config
+        if config.fail_rate and random.random() < config.fail_rate:
             stats.frigade_faults_injected += 1
-            return frigade_error(503, "Service Unavailable (sandbox fault injection)")
+            return injected_fault(config.fail_with)
+        if not await request.body() and not _sent_as_json(request):
+            return raw_json(b"{}", 201)  # Frigade's answer to a request with no body
         body = await json_body(request, object_only=False)
         if isinstance(body, dict):
             body = [body]
@@ -290,11 +354,11 @@ def routes(sandbox: Sandbox) -> list[Route]:
         assert user_id is not None
         at = now_iso()
         _events(body.get("events"), "events")  # refuse a bad body before changing anything
-        user = write_user(
+        write_user(
             user_id, body.get("properties"), body.get("events"), at, ("properties", "events")
         )
         recorded("user", body, at)
-        return json_response(user.to_json(), 201)
+        return created_empty()
 
     async def public_groups(request: Request) -> Response:
         body = await json_body(request)
@@ -302,7 +366,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         assert group_id is not None
         user_id = _required_id(body, "userId", required=False)
         at = now_iso()
-        group = write_group(
+        write_group(
             group_id,
             user_id,
             body.get("properties"),
@@ -311,7 +375,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             ("properties", "events"),
         )
         recorded("group", body, at)
-        return json_response(group, 201)
+        return created_empty()
 
     async def public_sessions(request: Request) -> Response:
         body = await json_body(request)
@@ -324,16 +388,15 @@ def routes(sandbox: Sandbox) -> list[Route]:
         _properties(body.get("groupProperties"), True, "groupProperties")
         _events(body.get("groupEvents"), "groupEvents")
         at = now_iso()
-        user = write_user(
+        write_user(
             user_id,
             body.get("userProperties"),
             body.get("userEvents"),
             at,
             ("userProperties", "userEvents"),
         )
-        group = None
         if group_id is not None:
-            group = write_group(
+            write_group(
                 group_id,
                 user_id,
                 body.get("groupProperties"),
@@ -342,7 +405,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
                 ("groupProperties", "groupEvents"),
             )
         recorded("session", body, at)
-        return json_response({"user": user.to_json(), "group": group}, 201)
+        return created_empty()
 
     async def public_flow_states(request: Request) -> Response:
         body = await json_body(request)
@@ -354,8 +417,8 @@ def routes(sandbox: Sandbox) -> list[Route]:
         if step_id is not None and not isinstance(step_id, str):
             raise BadRequest("stepId must be a string")
         action_type = body.get("actionType")
-        if action_type not in ACTION_TYPES:
-            raise BadRequest(f"actionType must be one of {', '.join(ACTION_TYPES)}")
+        if action_type not in FLOW_ACTION_TYPES:
+            raise BadRequest(f"actionType must be one of {', '.join(FLOW_ACTION_TYPES)}")
         at = now_iso()
         assert user_id is not None
         _user(store, user_id, at)
@@ -372,14 +435,14 @@ def routes(sandbox: Sandbox) -> list[Route]:
         store.add_flow_state(record)
         stats.flow_states += 1
         recorded("flowState", record, at)
-        sandbox.forwarder.forward(record)
-        return json_response(record, 201)
+        if action_type in ACTION_TYPES:
+            sandbox.forwarder.forward(record)
+        # The user's flow states after the action; the sandbox has no flows to list.
+        return json_response({"eligibleFlows": [], "ineligibleFlows": []}, 201)
 
     async def graphql(request: Request) -> Response:
-        from frigade_cli.sandbox.graphql import execute
-
-        body = await json_body(request)
-        status, result = execute(sandbox, body)
+        body = await json_body(request, object_only=False)
+        status, result = execute_graphql(store, body)
         return json_response(result, status)
 
     return [

@@ -1,235 +1,120 @@
-"""The three GraphQL operations the sandbox models at `POST /graphql` (private key).
+"""The sandbox's `POST /graphql` (private key): Frigade's integration operations on graphql-core.
 
-Frigade has no public REST endpoint for integrations; the (unconfirmed) GraphQL operations are:
+Frigade has no public REST endpoint for integrations; its GraphQL schema has them (source:
+FrigadeHQ/frigade-engage-skill, `reference/graphql-schema.md`, a snapshot of Frigade's schema):
 
-    mutation { upsertIntegration(type: SEGMENT, status: ACTIVE, connectionData: "{...}") { id } }
-    query { integrations(skip: 0, take: 10) { id type status connectionData createdAt } }
-    mutation { deleteIntegration(id: "int_...") { id } }
+    mutation ($type: String!, $status: String!, $connectionData: String!) {
+      upsertIntegration(type: $type, status: $status, connectionData: $connectionData) { id }
+    }
+    query { integrations(skip: 0, take: 50) { id type status connectionData createdAt } }
+    mutation ($id: Float!) { deleteIntegration(id: $id) { id } }
 
-This is not a GraphQL engine (graphql-core is not a dependency): a small recursive-descent parser
-for one operation with root fields, aliases, arguments (inline literals, enums, `$variables` with
-defaults) and nested selections; no fragments or directives. `connectionData` is a JSON-encoded
-string holding the Segment write key under `writeKey`, `segmentWriteKey` or `apiKey` (the real
-key name is unconfirmed); it is returned with secrets masked, as Segment's Public API does.
-Syntax and unknown fields answer 400 with `{errors}`; bad input answers 200 with
-`{errors, data: null}`, as GraphQL servers do.
+`type` and `status` are Strings holding an IntegrationType / IntegrationStatus name;
+`connectionData` goes in as a JSON-encoded string and comes out as a JSON object (the `Object`
+scalar), here with secret-looking values masked. `take` is 1 to 50 (its default, 250, is refused
+as Frigade's validator refuses it). Integration ids are numbers: `deleteIntegration` takes a
+`Float!`, and `id` reads back as a GraphQL `ID` (a string of digits).
+
+graphql-core parses, validates and executes; errors have the GraphQL shape
+`{"errors": [{"message", "locations", "path", "extensions": {"code"}}]}`. A syntax or validation
+error answers HTTP 400 (as Apollo Server does); anything later answers 200 with `data`.
+Frigade itself replaces every error message with "An unexpected error occurred in graphql"; the
+sandbox keeps graphql-core's messages, which say what is wrong.
+
+graphql-core is imported when this module is, i.e. when a sandbox starts, never by the CLI.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import Any
 
 import orjson
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
 
 from frigade_cli.clock import now_iso
 from frigade_cli.redact import redact_key
-from frigade_cli.sandbox.state import WRITE_KEY_NAMES, Integration, write_key_of
+from frigade_cli.sandbox.state import Integration, Store
 
-if TYPE_CHECKING:
-    from frigade_cli.sandbox.app import Sandbox
-
-INTEGRATION_TYPES = ("SEGMENT",)
+# Enum values from the same schema snapshot; only SEGMENT is acted on (flowStates forwarding).
+INTEGRATION_TYPES = (
+    "SEGMENT",
+    "POSTHOG",
+    "MIXPANEL",
+    "AMPLITUDE",
+    "HEAP",
+    "HUBSPOT",
+    "SALESFORCE",
+    "ZAPIER",
+    "SEGMENT_WEBHOOK",
+    "MIXPANEL_WEBHOOK",
+    "SALESFORCE_SANDBOX",
+)
 INTEGRATION_STATUSES = ("ACTIVE", "INACTIVE")
-INTEGRATION_FIELDS = ("id", "type", "status", "connectionData", "createdAt", "modifiedAt")
-_ROOT_FIELDS = {
-    "query": ("integrations",),
-    "mutation": ("upsertIntegration", "deleteIntegration"),
-}
+MAX_TAKE = 50
+
+SCHEMA_SDL = f"""
+"Arbitrary JSON, as Frigade's ObjectScalarType."
+scalar Object
+"An ISO-8601 date and time."
+scalar DateTime
+
+enum IntegrationType {{ {" ".join(INTEGRATION_TYPES)} }}
+enum IntegrationStatus {{ {" ".join(INTEGRATION_STATUSES)} }}
+
+type ExternalizedIntegration {{
+  id: ID!
+  type: IntegrationType!
+  status: IntegrationStatus!
+  connectionData: Object
+  createdAt: DateTime!
+  modifiedAt: DateTime!
+}}
+
+type Query {{
+  integrations(skip: Int! = 0, take: Int! = 250): [ExternalizedIntegration!]!
+}}
+
+type Mutation {{
+  upsertIntegration(
+    type: String!, status: String!, connectionData: String!
+  ): ExternalizedIntegration!
+  deleteIntegration(id: Float!): ExternalizedIntegration!
+}}
+"""
+
+# graphql-core's GraphQLResolveInfo became generic in 3.3; resolvers read only `info.context`.
+ResolveInfo = Any
 _SECRET_NAME = re.compile(r"(?i)key|secret|token|password")
 
-_TOKEN = re.compile(
-    r"""
-    (?P<skip>[\s,\ufeff]+|\#[^\n\r]*)
-  | (?P<block>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
-  | (?P<string>"(?:[^"\\\n\r]|\\.)*")
-  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<name>[_A-Za-z][_0-9A-Za-z]*)
-  | (?P<punct>\.\.\.|[{}()\[\]:$!=@])
-    """,
-    re.VERBOSE,
-)
+
+class BadUserInput(GraphQLError):
+    """A value the resolver refuses (Apollo's BAD_USER_INPUT)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
 
 
-class GraphQLError(Exception):
-    def __init__(self, message: str, code: str, status: int = 200) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-def _syntax(message: str) -> GraphQLError:
-    return GraphQLError(f"Syntax Error: {message}", "GRAPHQL_PARSE_FAILED", 400)
-
-
-@dataclass
-class Field:
-    name: str
-    alias: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    selections: list[Field] | None = None
-
-    @property
-    def key(self) -> str:
-        return self.alias or self.name
-
-
-@dataclass
-class _Variable:
-    name: str
-
-
-class _Parser:
-    def __init__(self, source: str) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        pos = 0
-        while pos < len(source):
-            match = _TOKEN.match(source, pos)
-            if match is None:
-                raise _syntax(f"unexpected character {source[pos]!r} at offset {pos}")
-            pos = match.end()
-            kind = match.lastgroup or ""
-            if kind != "skip":
-                self.tokens.append((kind, match.group()))
-        self.pos = 0
-        self.defaults: dict[str, Any] = {}
-
-    def peek(self) -> tuple[str, str]:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else ("eof", "")
-
-    def take(self, value: str | None = None, kind: str | None = None) -> str:
-        tok_kind, tok_value = self.peek()
-        if (value is not None and tok_value != value) or (kind is not None and tok_kind != kind):
-            expected = value or kind
-            raise _syntax(f"expected {expected}, found {tok_value or 'end of document'!r}")
-        self.pos += 1
-        return tok_value
-
-    def accept(self, value: str) -> bool:
-        if self.peek()[1] == value and self.peek()[0] == "punct":
-            self.pos += 1
-            return True
-        return False
-
-    def operation(self) -> tuple[str, list[Field]]:
-        kind, value = self.peek()
-        op = "query"
-        if kind == "name" and value in ("query", "mutation", "subscription"):
-            op = self.take()
-            if op == "subscription":
-                raise GraphQLError(
-                    "subscriptions are not supported", "GRAPHQL_VALIDATION_FAILED", 400
-                )
-            if self.peek()[0] == "name":
-                self.take()
-            if self.accept("("):
-                self.variable_definitions()
-        selections = self.selection_set()
-        if self.peek()[0] != "eof":
-            raise _syntax("the sandbox runs one operation per request")
-        return op, selections
-
-    def variable_definitions(self) -> None:
-        while not self.accept(")"):
-            self.take("$")
-            name = self.take(kind="name")
-            self.take(":")
-            self.type_ref()
-            if self.accept("="):
-                self.defaults[name] = self.value(const=True)
-
-    def type_ref(self) -> None:
-        if self.accept("["):
-            self.type_ref()
-            self.take("]")
-        else:
-            self.take(kind="name")
-        self.accept("!")
-
-    def selection_set(self) -> list[Field]:
-        self.take("{")
-        fields: list[Field] = []
-        while not self.accept("}"):
-            if self.peek()[1] == "...":
-                raise GraphQLError(
-                    "fragments are not supported by the sandbox", "GRAPHQL_VALIDATION_FAILED", 400
-                )
-            if self.peek()[1] == "@":
-                raise GraphQLError(
-                    "directives are not supported by the sandbox", "GRAPHQL_VALIDATION_FAILED", 400
-                )
-            name = self.take(kind="name")
-            alias = None
-            if self.accept(":"):
-                alias, name = name, self.take(kind="name")
-            args: dict[str, Any] = {}
-            if self.accept("("):
-                while not self.accept(")"):
-                    arg = self.take(kind="name")
-                    self.take(":")
-                    args[arg] = self.value()
-            selections = self.selection_set() if self.peek()[1] == "{" else None
-            fields.append(Field(name, alias, args, selections))
-        if not fields:
-            raise _syntax("a selection set cannot be empty")
-        return fields
-
-    def value(self, const: bool = False) -> Any:
-        kind, text = self.peek()
-        if kind == "punct" and text == "$" and not const:
-            self.take()
-            return _Variable(self.take(kind="name"))
-        if kind == "string":
-            self.take()
-            return orjson.loads(text)
-        if kind == "block":
-            self.take()
-            return text[3:-3].replace('\\"""', '"""')
-        if kind == "number":
-            self.take()
-            return float(text) if any(c in text for c in ".eE") else int(text)
-        if kind == "name":
-            self.take()
-            return {"true": True, "false": False, "null": None}.get(text, text)
-        if self.accept("["):
-            items = []
-            while not self.accept("]"):
-                items.append(self.value(const))
-            return items
-        if self.accept("{"):
-            obj = {}
-            while not self.accept("}"):
-                key = self.take(kind="name")
-                self.take(":")
-                obj[key] = self.value(const)
-            return obj
-        raise _syntax(f"unexpected {text or 'end of document'!r}")
-
-
-def _resolve(value: Any, variables: dict[str, Any], defaults: dict[str, Any]) -> Any:
-    if isinstance(value, _Variable):
-        return variables.get(value.name, defaults.get(value.name))
-    if isinstance(value, list):
-        return [_resolve(v, variables, defaults) for v in value]
-    if isinstance(value, dict):
-        return {k: _resolve(v, variables, defaults) for k, v in value.items()}
-    return value
-
-
-def masked_connection_data(connection_data: str) -> str:
-    """connectionData with every secret-looking value masked (`****abcd`)."""
+def masked_connection_data(connection_data: str) -> Any:
+    """connectionData as a JSON value, every secret-looking string value masked (`****abcd`)."""
     try:
         data = orjson.loads(connection_data)
     except orjson.JSONDecodeError:
-        return "****"
+        return None
     if not isinstance(data, dict):
-        return "****"
-    masked = {
+        return data
+    return {
         k: (redact_key(v) if isinstance(v, str) and _SECRET_NAME.search(k) else v)
         for k, v in data.items()
     }
-    return orjson.dumps(masked).decode()
 
 
 def _integration_json(integration: Integration) -> dict[str, Any]:
@@ -238,110 +123,104 @@ def _integration_json(integration: Integration) -> dict[str, Any]:
     return body
 
 
-def _project(value: Any, selections: list[Field] | None, type_name: str) -> Any:
-    if selections is None or value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, list):
-        return [_project(v, selections, type_name) for v in value]
-    out = {}
-    for f in selections:
-        if f.name == "__typename":
-            out[f.key] = type_name
-            continue
-        if f.name not in value:
-            raise GraphQLError(
-                f'Cannot query field "{f.name}" on type "{type_name}".',
-                "GRAPHQL_VALIDATION_FAILED",
-                400,
-            )
-        out[f.key] = value[f.name]
-    return out
+def _store(info: ResolveInfo) -> Store:
+    store: Store = info.context
+    return store
 
 
-def _bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, "BAD_USER_INPUT")
+def _integrations(_root: None, info: ResolveInfo, skip: int, take: int) -> Any:
+    if skip < 0:
+        raise BadUserInput("skip must not be less than 0")
+    if not 1 <= take <= MAX_TAKE:
+        raise BadUserInput(f"take must be between 1 and {MAX_TAKE} (got {take})")
+    found = sorted(_store(info).integrations.values(), key=lambda i: i.id)
+    return [_integration_json(i) for i in found[skip : skip + take]]
 
 
-def _resolve_field(sandbox: Sandbox, f: Field, args: dict[str, Any]) -> Any:
-    store = sandbox.store
-    if f.name == "integrations":
-        skip, take = args.get("skip") or 0, args.get("take")
-        if not isinstance(skip, int) or (take is not None and not isinstance(take, int)):
-            raise _bad_input("skip and take must be integers")
-        found = sorted(store.integrations.values(), key=lambda i: i.created_at)
-        chosen = found[skip:] if take is None else found[skip : skip + max(take, 0)]
-        return [_integration_json(i) for i in chosen]
-    if f.name == "upsertIntegration":
-        type_, status, data = args.get("type"), args.get("status"), args.get("connectionData")
-        if type_ not in INTEGRATION_TYPES:
-            raise _bad_input(
-                f"type {type_!r}: the sandbox models only {', '.join(INTEGRATION_TYPES)}"
-            )
-        if status not in INTEGRATION_STATUSES:
-            raise _bad_input(f"status {status!r} must be one of {', '.join(INTEGRATION_STATUSES)}")
-        if not isinstance(data, str):
-            raise _bad_input("connectionData must be a JSON-encoded string")
-        if write_key_of(data) is None:
-            raise _bad_input(
-                "connectionData must be a JSON object holding the Segment write key under one of "
-                + ", ".join(WRITE_KEY_NAMES)
-            )
-        integration = store.upsert_integration(type_, status, data, now_iso())
-        store.commit()
-        return _integration_json(integration)
-    if f.name == "deleteIntegration":
-        integration_id = args.get("id")
-        if not isinstance(integration_id, str):
-            raise _bad_input("id must be a string")
-        deleted = store.delete_integration(integration_id)
-        if deleted is None:
-            raise _bad_input(f"no integration with id {integration_id!r}")
-        store.commit()
-        return _integration_json(deleted) if f.selections is not None else True
-    raise AssertionError(f.name)
-
-
-def execute(sandbox: Sandbox, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Run one request `{query, variables?}`; the HTTP status and the GraphQL response."""
+def _upsert_integration(_root: None, info: ResolveInfo, **args: Any) -> Any:
+    type_, status, connection_data = args["type"], args["status"], args["connectionData"]
+    if type_ not in INTEGRATION_TYPES:
+        raise BadUserInput(
+            f"type {type_!r} is not an IntegrationType ({', '.join(INTEGRATION_TYPES)})"
+        )
+    if status not in INTEGRATION_STATUSES:
+        raise BadUserInput(f"status {status!r} must be one of {', '.join(INTEGRATION_STATUSES)}")
     try:
-        query, variables = body.get("query"), body.get("variables") or {}
-        if not isinstance(query, str) or not query.strip():
-            raise GraphQLError("'query' must be a non-empty string", "BAD_REQUEST", 400)
-        if not isinstance(variables, dict):
-            raise GraphQLError("'variables' must be an object", "BAD_REQUEST", 400)
-        parser = _Parser(query)
-        op, selections = parser.operation()
-        allowed = _ROOT_FIELDS[op]
-        root_type = "Mutation" if op == "mutation" else "Query"
-        for f in selections:
-            if f.name not in allowed and f.name != "__typename":
-                raise GraphQLError(
-                    f'Cannot query field "{f.name}" on type "{root_type}".',
-                    "GRAPHQL_VALIDATION_FAILED",
-                    400,
-                )
-            if f.selections is not None:
-                bad = [
-                    s.name
-                    for s in f.selections
-                    if s.name not in (*INTEGRATION_FIELDS, "__typename")
-                ]
-                if bad:
-                    raise GraphQLError(
-                        f'Cannot query field "{bad[0]}" on type "Integration".',
-                        "GRAPHQL_VALIDATION_FAILED",
-                        400,
-                    )
-        data: dict[str, Any] = {}
-        for f in selections:
-            if f.name == "__typename":
-                data[f.key] = root_type
-                continue
-            args = _resolve(f.args, variables, parser.defaults)
-            data[f.key] = _project(_resolve_field(sandbox, f, args), f.selections, "Integration")
-        return 200, {"data": data}
+        orjson.loads(connection_data)
+    except orjson.JSONDecodeError as exc:
+        raise BadUserInput(f"connectionData must be JSON-encoded: {exc}") from None
+    store = _store(info)
+    integration = store.upsert_integration(type_, status, connection_data, now_iso())
+    store.commit()
+    return _integration_json(integration)
+
+
+def _delete_integration(_root: None, info: ResolveInfo, id: float) -> Any:
+    store = _store(info)
+    deleted = store.delete_integration(int(id)) if float(id).is_integer() else None
+    if deleted is None:
+        raise BadUserInput(f"no integration with id {id:g}")
+    store.commit()
+    return _integration_json(deleted)
+
+
+@lru_cache(maxsize=1)
+def schema() -> GraphQLSchema:
+    """The sandbox's schema (built once) with its resolvers attached."""
+    built = build_schema(SCHEMA_SDL)
+    assert built.query_type is not None and built.mutation_type is not None
+    built.query_type.fields["integrations"].resolve = _integrations
+    built.mutation_type.fields["upsertIntegration"].resolve = _upsert_integration
+    built.mutation_type.fields["deleteIntegration"].resolve = _delete_integration
+    return built
+
+
+def _errors(errors: list[GraphQLError], code: str) -> list[dict[str, Any]]:
+    shaped = []
+    for error in errors:
+        formatted: dict[str, Any] = {**error.formatted}
+        extensions = dict(formatted.get("extensions") or {})
+        extensions.setdefault("code", code)
+        formatted["extensions"] = extensions
+        shaped.append(formatted)
+    return shaped
+
+
+def _bad_request(message: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+
+
+def execute_request(store: Store, body: Any) -> tuple[int, dict[str, Any]]:
+    """Run one GraphQL request `{query, variables?, operationName?}` against `store`.
+
+    Returns the HTTP status and the GraphQL response: 400 with `{errors}` for a malformed
+    request, a syntax error or a validation error; otherwise 200 with `{data, errors?}`.
+    """
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object {query, variables?, operationName?}")
+    query, variables = body.get("query"), body.get("variables")
+    operation_name = body.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return _bad_request("'query' must be a non-empty string")
+    if variables is not None and not isinstance(variables, dict):
+        return _bad_request("'variables' must be an object")
+    if operation_name is not None and not isinstance(operation_name, str):
+        return _bad_request("'operationName' must be a string")
+    try:
+        document = parse(query)
     except GraphQLError as exc:
-        error = {"message": str(exc), "extensions": {"code": exc.code}}
-        if exc.status == 400:
-            return 400, {"errors": [error]}
-        return 200, {"errors": [error], "data": None}
+        return 400, {"errors": _errors([exc], "GRAPHQL_PARSE_FAILED")}
+    problems = validate(schema(), document)
+    if problems:
+        return 400, {"errors": _errors(problems, "GRAPHQL_VALIDATION_FAILED")}
+    result = execute_sync(
+        schema(),
+        document,
+        context_value=store,
+        variable_values=variables,
+        operation_name=operation_name,
+    )
+    response: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        response["errors"] = _errors(result.errors, "INTERNAL_SERVER_ERROR")
+    return 200, response

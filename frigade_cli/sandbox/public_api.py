@@ -5,7 +5,8 @@
   "pagination": {current, next, previous, totalEntries}}}`; `pagination[count]` (1 to 200,
   default 200) and `pagination[cursor]` (the dotted `pagination.count` form works too)
 - `POST /segmentapis/destinations/{id}/subscriptions`   add a subscription (listed and validated,
-  never delivered through: the sandbox delivers with its one configured mapping)
+  never delivered through: the sandbox delivers with its one configured mapping; kept until the
+  sandbox stops)
 
 The destination id is `dst_sandbox_webhooks`; its first subscription is `sub_sandbox_frigade`, built
 from the sandbox's current destination settings, so `PATCH /_sandbox/config` changes what these

@@ -19,10 +19,12 @@ import asyncio
 import contextlib
 import errno
 import gc
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli.errors import UpstreamError
@@ -30,8 +32,7 @@ from frigade_cli.sandbox.config import SandboxConfig
 
 if TYPE_CHECKING:
     import httpx
-
-    from frigade_cli.sandbox.uvicorn_server import SandboxServer
+    import uvicorn
 
 STARTUP_TIMEOUT = 10.0
 
@@ -97,10 +98,13 @@ class RunningSandbox:
         except BaseException:
             self._sock.close()
             raise
-        self._server: SandboxServer | None = None
+        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.Client | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        # Set by a second Ctrl-C or SIGTERM: stop without waiting for deliveries.
+        self._forced = threading.Event()
 
     # What clients need ----------------------------------------------------------------------------
     @property
@@ -208,16 +212,17 @@ class RunningSandbox:
         while not server.started:
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(1.0)
+                self._thread = None
                 raise UpstreamError(f"the sandbox failed to start: {self._error!r}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise UpstreamError("the sandbox did not start within 10 s")
+                raise UpstreamError(f"the sandbox did not start within {STARTUP_TIMEOUT:g} s")
             time.sleep(0.002)
         return self
 
     def _run(self) -> None:
         assert self._server is not None
-        loop = new_event_loop()
+        loop = self._loop = new_event_loop()
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._server.serve(sockets=[self._sock]))
@@ -229,45 +234,75 @@ class RunningSandbox:
             loop.close()
             self._sock.close()
 
+    async def _before_stop(self) -> None:
+        # Deliver what waits while the server still answers (it may be its own destination),
+        # then end the event streams, which uvicorn would otherwise wait for.
+        self.sandbox.stopping = True
+        try:
+            if not await self.sandbox.drain(self.sandbox.config.drain_timeout):
+                self.sandbox.log("stopped with deliveries still pending")
+        finally:
+            self.sandbox.hub.close()
+
+    def _prepare_stop(self) -> None:
+        """Run `_before_stop` on the server's loop; give up waiting when a stop is forced."""
+        loop, server = self._loop, self._server
+        if loop is None or server is None or not server.started or loop.is_closed():
+            return
+        try:
+            done = asyncio.run_coroutine_threadsafe(self._before_stop(), loop)
+        except RuntimeError:  # the loop stopped meanwhile
+            return
+        deadline = time.monotonic() + self.sandbox.config.drain_timeout + 5.0
+        while not done.done():
+            if self._forced.is_set() or time.monotonic() > deadline:
+                done.cancel()
+                self.sandbox.log("stopped at once: deliveries in flight were not waited for")
+                return
+            with contextlib.suppress(Exception):
+                done.result(timeout=0.05)
+
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server (waiting batches are sent first, within `drain_timeout`)."""
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self._server is not None:
-            self._server.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        else:
+        if self._thread is None:
             self._sock.close()
+            return
+        self._prepare_stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        self._thread.join(timeout)
+        self._thread = None
 
     def serve_forever(self, on_ready: Callable[[RunningSandbox], None]) -> None:
-        """Serve on this thread until SIGINT or SIGTERM; `on_ready` runs once it accepts."""
-        from frigade_cli.sandbox.uvicorn_server import make_server
-
-        server = self._server = make_server(self.sandbox)
+        """Serve until SIGINT or SIGTERM (a second one stops without waiting for deliveries);
+        `on_ready` runs once connections are accepted."""
         _tune_gc_for_serving()
-        loop = new_event_loop()
-        asyncio.set_event_loop(loop)
+        stop = threading.Event()
 
-        async def main() -> None:
-            task = asyncio.create_task(server.serve(sockets=[self._sock]))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.002)
-            if server.started:
-                on_ready(self)
-            await task
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if stop.is_set():
+                self._forced.set()
+            stop.set()
 
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, on_signal) for sig in handled}
         try:
-            loop.run_until_complete(main())
-        except SystemExit:  # uvicorn exits when the app's startup fails
-            raise UpstreamError("the sandbox failed to start") from None
+            self.start()
+            if not stop.is_set():
+                on_ready(self)
+            while not stop.wait(0.5):
+                if self._thread is None or not self._thread.is_alive():
+                    break
+            crashed = self._error
+            self.stop()
         finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._sock.close()
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+        if crashed is not None:
+            raise UpstreamError(f"the sandbox stopped: {crashed!r}")
 
     def __enter__(self) -> RunningSandbox:
         return self.start()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import orjson
 
 from frigade_cli.errors import InputError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: integration ids are numbers, as Frigade's are
 # The key name inside connectionData is unconfirmed for the real API: any of these is taken.
 WRITE_KEY_NAMES = ("writeKey", "segmentWriteKey", "apiKey")
 _SCHEMA = """
@@ -72,11 +72,16 @@ class Group:
     tracking_events: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        # `name` and `membersCount` are fields of Frigade's ExternalizedUserGroup; the name is
+        # the group's `name` trait (Segment's reserved trait for a group's name).
+        name = self.properties.get("name")
         return {
             "groupId": self.group_id,
+            "name": name if isinstance(name, str) else None,
             "createdAt": self.created_at,
             "modifiedAt": self.modified_at,
             "properties": self.properties,
+            "membersCount": len(self.user_ids),
             "userIds": list(self.user_ids),
             "trackingEvents": self.tracking_events,
         }
@@ -89,9 +94,9 @@ class Group:
 
 @dataclass(slots=True)
 class Integration:
-    """A Frigade -> CDP integration as the sandbox's GraphQL models it."""
+    """A Frigade -> CDP integration as the sandbox's GraphQL models it (ids are numbers)."""
 
-    id: str
+    id: int
     type: str
     status: str
     connection_data: str  # a JSON-encoded string, as the mutation takes it
@@ -131,19 +136,20 @@ def write_key_of(connection_data: str) -> str | None:
 class Store:
     """The sandbox's Frigade-side state, optionally written through to a SQLite file."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, log: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
         self.flow_states: list[dict[str, Any]] = []
-        self.integrations: dict[str, Integration] = {}
+        self.integrations: dict[int, Integration] = {}
+        self._last_integration_id = 0  # ids are never reused, as a database sequence
         self.undeliverable: list[dict[str, Any]] = []
         self._db: sqlite3.Connection | None = None
         # Changes since the last commit (kept only when persisting).
         self._dirty: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._new_events: list[tuple[str, str, bytes]] = []
         if path is not None:
-            self._db = _open(path)
+            self._db = _open(path, log)
             self._load()
 
     @property
@@ -219,20 +225,21 @@ class Store:
         """One integration per type, as an upsert by type."""
         found = next((i for i in self.integrations.values() if i.type == type_), None)
         if found is None:
-            found = Integration(
-                f"int_{uuid.uuid4().hex[:16]}", type_, status, connection_data, at, at
-            )
+            self._last_integration_id += 1
+            found = Integration(self._last_integration_id, type_, status, connection_data, at, at)
             self.integrations[found.id] = found
+            if self._db is not None:
+                self._dirty["sequence", "integration"] = {"last": self._last_integration_id}
         else:
             found.status, found.connection_data, found.modified_at = status, connection_data, at
         if self._db is not None:
-            self._dirty["integration", found.id] = found.record()
+            self._dirty["integration", str(found.id)] = found.record()
         return found
 
-    def delete_integration(self, integration_id: str) -> Integration | None:
+    def delete_integration(self, integration_id: int) -> Integration | None:
         found = self.integrations.pop(integration_id, None)
         if found is not None and self._db is not None:
-            self._dirty["integration", integration_id] = None
+            self._dirty["integration", str(integration_id)] = None
         return found
 
     def active_integration(self, type_: str) -> Integration | None:
@@ -278,6 +285,7 @@ class Store:
         self.groups.clear()
         self.flow_states.clear()
         self.integrations.clear()
+        self._last_integration_id = 0
         self.undeliverable.clear()
         self._dirty.clear()
         self._new_events.clear()
@@ -311,9 +319,12 @@ class Store:
                     body.get("properties") or {},
                     dict.fromkeys(body.get("userIds") or ()),
                 )
+            elif kind == "sequence" and key == "integration":
+                self._last_integration_id = max(self._last_integration_id, int(body["last"]))
             elif kind == "integration":
-                self.integrations[key] = Integration(
-                    key,
+                self._last_integration_id = max(self._last_integration_id, int(key))
+                self.integrations[int(key)] = Integration(
+                    int(key),
                     body["type"],
                     body["status"],
                     body["connectionData"],
@@ -341,11 +352,39 @@ class Store:
                 self.flow_states.append(body)
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    """Open (creating it 0600: it may hold write keys) and prepare the sandbox's data file."""
+def _make_private(path: Path, log: Callable[[str], None] | None) -> None:
+    """Make an existing file 0600 when others can read or write it; InputError when it cannot."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise InputError(
+            f"--data {path} can be read by others (mode {mode:04o}) and cannot be made 0600 "
+            f"({exc.strerror or exc}); it would hold write keys: fix its mode or use another file"
+        ) from None
+    if log is not None:
+        log(
+            f"--data {path} could be read by others (mode {mode:04o}); made it 0600, as it "
+            "holds write keys"
+        )
+
+
+def _open(path: Path, log: Callable[[str], None] | None = None) -> sqlite3.Connection:
+    """Open and prepare the sandbox's data file: created 0600, an existing one made 0600 (it
+    holds write keys), SQLite's -wal and -shm files too."""
     path = path.expanduser()
     try:
-        if not path.exists():
+        if path.exists():
+            for file in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                if file.exists():
+                    _make_private(file, log)
+        else:
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         db = sqlite3.connect(path, check_same_thread=False, isolation_level="DEFERRED")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from frigade_cli.stats import LatencySummary
+
+# Delivery times kept for the percentiles: the most recent ones, bounded.
+LATENCY_SAMPLES = 10_000
 
 
 @dataclass
@@ -23,6 +28,10 @@ class Stats:
     destination_retries: int = 0
     destination_undeliverable_batches: int = 0
     destination_undeliverable_events: int = 0
+    # Each delivery request's time to its answer, in ms (retries included, answers of any status).
+    destination_latency_ms: deque[float] = field(
+        default_factory=lambda: deque(maxlen=LATENCY_SAMPLES)
+    )
 
     frigade_ingested: Counter[str] = field(default_factory=Counter)  # webhook messages by type
     frigade_ignored: int = 0  # webhook items that were not Segment messages Frigade uses
@@ -59,6 +68,7 @@ class Stats:
                 "retries": self.destination_retries,
                 "undeliverable_batches": self.destination_undeliverable_batches,
                 "undeliverable_events": self.destination_undeliverable_events,
+                "latency_ms": LatencySummary.of(list(self.destination_latency_ms)).as_dict(),
             },
             "frigade": {
                 "webhook_requests": self.frigade_webhook_requests,

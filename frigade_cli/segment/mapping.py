@@ -112,14 +112,14 @@ RULES: tuple[Rule, ...] = (
         "error",
         "settings.headers",
         "no Authorization header",
-        "add the header Authorization: Bearer api_private_...",
+        "add the header Authorization with the value 'Bearer ' and the private key",
     ),
     Rule(
         "V109",
         "auth-value",
         "error",
         "settings.headers.Authorization",
-        "the Authorization value is not 'Bearer api_private_...'",
+        "the Authorization value is not 'Bearer ' and a private key (api_private_...)",
         "set the value to 'Bearer ' followed by the private key",
     ),
     Rule(
@@ -370,6 +370,16 @@ class WebhookMapping:
             headers=headers,
         )
 
+    def trigger_reach(self) -> dict[str, str] | None:
+        """`{"identify": "all"|"some"|"none", ...}` for a trigger that parses, else None."""
+        if self.trigger is None:
+            return None
+        try:
+            parsed = parse_trigger(self.trigger)
+        except TriggerError:
+            return None
+        return {t: r.value for t, r in parsed.reach.items()}
+
     def as_dict(self) -> dict[str, Any]:
         """The mapping as the report shows it (the renderer redacts keys)."""
         return {
@@ -378,6 +388,7 @@ class WebhookMapping:
             "destinationId": self.destination_id,
             "enabled": self.enabled,
             "trigger": self.trigger,
+            "trigger_reach": self.trigger_reach(),
             "settings": {
                 "url": self.url,
                 "method": self.method,
@@ -573,8 +584,8 @@ def _check_url(mapping: WebhookMapping, expect: Expectations) -> list[Finding]:
                 f"use {want.scheme}://",
             )
         )
-    host = (parts.netloc.rsplit("@", 1)[-1]).lower()
-    if host != want.netloc.lower():
+    host = _netloc(parts.scheme, parts.netloc)
+    if host != _netloc(want.scheme, want.netloc):
         hint = _likely_typo(host, want.netloc.lower())
         out.append(
             _finding(
@@ -716,7 +727,7 @@ def auth_problem(value: str) -> tuple[str, str] | None:
         return "the Authorization value is a placeholder, not a key", fix
     scheme, _, rest = text.partition(" ")
     if scheme.lower() == "basic":
-        return "the Authorization value uses Basic: Frigade expects Bearer with the key", fix
+        return "the Authorization value uses Basic: Frigade expects 'Bearer ' and the key", fix
     if scheme.lower() == "bearer":
         key = rest.strip()
         if key.startswith("api_public_"):
@@ -730,14 +741,14 @@ def auth_problem(value: str) -> tuple[str, str] | None:
     if text.startswith("api_public_"):
         return (
             "the value is a bare public key: the webhook needs 'Bearer ' and the private key",
-            "set the value to 'Bearer api_private_...' with the private key",
+            "set the value to 'Bearer ' and the private key (api_private_...)",
         )
     if text.startswith("api_private_"):
         return (
             "the value is the bare key without 'Bearer ': Frigade rejects it (403)",
             "prefix the key with 'Bearer '",
         )
-    return "the Authorization value is not 'Bearer api_private_...'", fix
+    return "the Authorization value is not 'Bearer ' and a private key (api_private_...)", fix
 
 
 def _check_trigger(mapping: WebhookMapping) -> tuple[list[Finding], Trigger | None]:
@@ -869,6 +880,13 @@ def advice(mappings: Iterable[WebhookMapping], expect: Expectations) -> dict[str
         ),
         "mappings": rows,
     }
+
+
+def _netloc(scheme: str, netloc: str) -> str:
+    """`host[:port]` without credentials or the scheme's default port, lower case."""
+    host = netloc.rsplit("@", 1)[-1].lower()
+    default = {"https": ":443", "http": ":80"}.get(scheme, "")
+    return host[: -len(default)] if default and host.endswith(default) else host
 
 
 def _likely_typo(found: str, wanted: str) -> str:

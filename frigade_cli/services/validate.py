@@ -360,7 +360,7 @@ def _live(
                             "V304",
                             label,
                             "not sent: the key is masked by the Public API; give it "
-                            "with --header 'Authorization: Bearer api_private_...'",
+                            "with --header (Authorization, 'Bearer ' and the private key)",
                         )
                     )
                     break

@@ -97,6 +97,19 @@ def test_group_merges_properties_and_membership(sb: RunningSandbox) -> None:
     body = response.json()
     assert body["properties"] == {"plan": "pro", "size": 5}
     assert body["userIds"] == ["u1", "u2"]
+    assert body["membersCount"] == 2
+    assert body["name"] is None  # no `name` trait
+
+
+def test_a_group_has_the_name_trait_as_its_name_and_counts_members_once(
+    sb: RunningSandbox,
+) -> None:
+    webhook(sb, [group("g2", "u1", name="Acme Inc."), group("g2", "u1"), group("g2", "u3")])
+
+    body = sb.client.get("/v1/groups", params={"groupId": "g2"}, headers=sb.auth_headers).json()
+
+    assert body["name"] == "Acme Inc."
+    assert body["membersCount"] == 2
 
 
 def test_page_and_screen_become_viewed_events(sb: RunningSandbox) -> None:
@@ -148,7 +161,7 @@ def test_public_users_accepts_the_public_key_and_string_properties(sb: RunningSa
         headers=bearer(sb.public_key),
     )
 
-    assert response.status_code == 201
+    assert (response.status_code, response.content) == (201, b"")  # NestJS: nothing returned
     user = get_user(sb, "u7").json()
     assert user["properties"] == {"plan": "pro"}
     assert [e["event"] for e in user["trackingEvents"]] == ["Opened App"]
@@ -186,8 +199,8 @@ def test_public_groups_adds_the_member_and_group_events(sb: RunningSandbox) -> N
         headers=bearer(sb.public_key),
     )
 
-    assert response.status_code == 201
-    body = response.json()
+    assert (response.status_code, response.content) == (201, b"")  # NestJS: nothing returned
+    body = sb.client.get("/v1/groups", params={"groupId": "g9"}, headers=sb.auth_headers).json()
     assert body["userIds"] == ["u9"]
     assert body["trackingEvents"][0]["event"] == "Upgraded"
     assert get_user(sb, "u9").status_code == 200
@@ -206,7 +219,7 @@ def test_public_sessions_writes_user_and_group(sb: RunningSandbox) -> None:
         headers=bearer(sb.public_key),
     )
 
-    assert response.status_code == 201
+    assert (response.status_code, response.content) == (201, b"")  # NestJS: nothing returned
     assert get_user(sb, "u3").json()["properties"] == {"name": "Ada"}
     group_body = sb.client.get(
         "/v1/groups", params={"groupId": "g3"}, headers=sb.auth_headers
@@ -246,8 +259,23 @@ def test_flow_states_records_the_action(sb: RunningSandbox) -> None:
     )
 
     assert response.status_code == 201
-    assert response.json()["actionType"] == "STARTED_STEP"
+    # Frigade answers with the user's flow states; the sandbox has no flows to list.
+    assert response.json() == {"eligibleFlows": [], "ineligibleFlows": []}
     assert sb.stats()["forward"] == {"flow_states": 1, "forwarded": 0, "failed": 0}
+    [event] = recent_events(sb, side="frigade", type="flowState")
+    assert event["message"]["actionType"] == "STARTED_STEP"
+
+
+@pytest.mark.parametrize("action", ["NOT_STARTED_FLOW", "NOT_STARTED_STEP"])
+def test_flow_states_takes_every_action_type_frigade_takes(sb: RunningSandbox, action: str) -> None:
+    response = sb.client.post(
+        "/v1/public/flowStates",
+        json={"userId": "u1", "flowSlug": "onboarding", "actionType": action},
+        headers=bearer(sb.public_key),
+    )
+
+    assert response.status_code == 201
+    assert sb.stats()["forward"]["flow_states"] == 1
 
 
 def test_an_unknown_route_answers_in_nestjs_words(sb: RunningSandbox) -> None:
@@ -264,3 +292,87 @@ def test_latency_delays_frigade_responses(sb: RunningSandbox) -> None:
 
     assert response.status_code == 404
     assert response.elapsed.total_seconds() >= 0.15
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/public/users/", "/v1/thirdParty/cdp/segment/", "/graphql/", "/v1/users/"],
+)
+def test_a_trailing_slash_is_a_404_not_a_redirect(sb: RunningSandbox, path: str) -> None:
+    method = "GET" if path == "/v1/users/" else "POST"
+
+    response = sb.client.request(
+        method, path, json={"userId": "u1"}, headers=sb.auth_headers, follow_redirects=False
+    )
+
+    assert response.status_code == 404
+    assert response.json()["message"] == f"Cannot {method} {path}"
+    assert get_user(sb, "u1").status_code == 404  # nothing was written through a redirect
+
+
+def test_the_same_path_without_the_slash_is_served(sb: RunningSandbox) -> None:
+    response = sb.client.post("/v1/public/users", json={"userId": "u1"}, headers=sb.auth_headers)
+
+    assert response.status_code == 201
+    assert get_user(sb, "u1").status_code == 200
+
+
+def test_a_webhook_request_with_no_body_is_answered_with_an_empty_object(
+    sb: RunningSandbox,
+) -> None:
+    response = sb.client.post("/v1/thirdParty/cdp/segment", headers=sb.auth_headers)
+
+    assert (response.status_code, response.json()) == (201, {})
+    assert sb.stats()["frigade"]["ingested"] == 0
+
+
+def test_an_empty_body_sent_as_json_is_fastifys_400(sb: RunningSandbox) -> None:
+    for path in ("/v1/thirdParty/cdp/segment", "/v1/public/users"):
+        response = sb.client.post(
+            path,
+            content=b"",
+            headers={**sb.auth_headers, "Content-Type": "application/json; charset=utf-8"},
+        )
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "statusCode": 400,
+            "code": "FST_ERR_CTP_EMPTY_JSON_BODY",
+            "error": "Bad Request",
+            "message": "Body cannot be empty when content-type is set to 'application/json'",
+        }
+
+
+def test_injected_faults_are_503_by_default(sb: RunningSandbox) -> None:
+    sb.configure(fail_rate=1)
+
+    response = webhook(sb, [identify("u1")])
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "Service Unavailable"
+    assert get_user(sb, "u1").status_code == 404
+
+
+def test_a_429_fault_is_frigades_monthly_active_user_cap(sb: RunningSandbox) -> None:
+    settings = sb.configure(fail_rate=1, fail_with=429)
+
+    response = webhook(sb, [identify("u1")])
+
+    assert settings["fail_with"] == 429
+    assert response.status_code == 429
+    assert response.json() == {
+        "statusCode": 429,
+        "message": "Your account has used its maximum allowed MAUs. "
+        "Contact Frigade support to upgrade.",
+    }
+    assert "retry-after" not in response.headers
+    assert sb.stats()["frigade"]["faults_injected"] == 1
+
+
+@pytest.mark.parametrize("value", [200, 600, "429", True, None])
+def test_fail_with_must_be_an_error_status(sb: RunningSandbox, value: Any) -> None:
+    response = sb.client.patch("/_sandbox/config", json={"fail_with": value})
+
+    assert response.status_code == 400
+    assert "fail" in response.json()["error"]
+    assert sb.client.get("/_sandbox/config").json()["fail_with"] == 503

@@ -83,4 +83,4 @@ def test_iso_timestamps_round_trip_in_milliseconds() -> None:
 def test_connection_data_secrets_are_masked() -> None:
     masked = masked_connection_data('{"writeKey": "wk_abcdefghij1234", "region": "eu"}')
 
-    assert masked == '{"writeKey":"****1234","region":"eu"}'
+    assert masked == {"writeKey": "****1234", "region": "eu"}

@@ -19,6 +19,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    # Every header line as sent, repeats included (`headers` keeps one value per name).
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -55,6 +57,7 @@ class Recorder:
                             self.path,
                             {k.lower(): v for k, v in self.headers.items()},
                             body,
+                            list(self.headers.items()),
                         )
                     )
                     answer = recorder.script.popleft() if recorder.script else recorder.default

@@ -147,3 +147,52 @@ def test_batch_size_out_of_range_is_refused_when_called(size: int) -> None:
 
 def test_batch_size_one_gives_one_message_per_batch() -> None:
     assert [b.size for b in make_batches(messages(3), 1)] == [1, 1, 1]
+
+
+def test_a_number_javascript_writes_differently_is_written_as_javascript_does() -> None:
+    source = [*messages(3), {"type": "track", "userId": "u", "event": "E", "messageId": "m1",
+                             "properties": {"amount": 129.0, "big": 1e16}}]  # fmt: skip
+
+    (batch,) = make_batches(source, 100)
+
+    assert b'"properties":{"amount":129,"big":10000000000000000}' in batch.body
+    assert json.loads(batch.body) == source
+
+
+def test_batches_are_split_by_the_bytes_javascript_writes_not_a_shorter_form() -> None:
+    # orjson writes 1e16 in 4 characters, JSON.stringify in 17: the limit applies to the latter.
+    source = [
+        {"type": "track", "userId": "u", "event": "E", "messageId": f"m{n}", "properties":
+         {"v": [1e16] * 10}}
+        for n in range(6)
+    ]  # fmt: skip
+    exact_size = len(js_json(source[0]).replace(b"1e+16", b"10000000000000000"))
+    limit = 2 + 3 * exact_size + 2  # three exact messages fit, four do not
+
+    batches = list(make_batches(source, 100, max_bytes=limit))
+
+    assert [b.size for b in batches] == [3, 3]
+    assert [b.index for b in batches] == [0, 1]
+    assert all(len(b.body) <= limit for b in batches)
+    assert b"10000000000000000" in batches[0].body
+    assert [m for b in batches for m in b.messages] == source
+
+
+def test_indexes_stay_consecutive_around_a_batch_made_the_slow_way() -> None:
+    source = messages(250)
+    source[150]["properties"] = {"amount": 5.0}
+
+    batches = list(make_batches(source, 100))
+
+    assert [b.index for b in batches] == [0, 1, 2]
+    assert [b.size for b in batches] == [100, 100, 50]
+    assert b'"amount":5}' in batches[1].body
+
+
+def test_a_message_over_32_kb_only_as_javascript_writes_it_is_refused_by_id() -> None:
+    numbers = [1e16] * ((MAX_MESSAGE_BYTES - 200) // 5)  # about 32 KB as 1e16, 3.4x as digits
+    source = [{"type": "track", "userId": "u", "event": "E", "messageId": "wide-one",
+               "properties": {"v": numbers}}]  # fmt: skip
+
+    with pytest.raises(InputError, match="wide-one"):
+        list(make_batches(source, 100))

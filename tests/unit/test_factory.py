@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import tracemalloc
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -127,3 +129,72 @@ def test_same_seed_gives_the_same_values() -> None:
     assert values(MessageFactory(seed=11, run_id="a")) == values(
         MessageFactory(seed=11, run_id="b")
     )
+
+
+def test_every_message_of_a_long_mixed_run_is_spec_valid() -> None:
+    problems = [
+        (m["messageId"], message_problem(m))
+        for m in MessageFactory(seed=9).mix(3000, MESSAGE_TYPES)
+        if message_problem(m) is not None
+    ]
+
+    assert problems == []
+
+
+def test_messages_share_no_nested_object_so_an_override_changes_one_only() -> None:
+    first, second = MessageFactory(seed=4).mix(2, ["track"])
+
+    first["context"]["library"]["name"] = "changed"
+    first["properties"]["extra"] = 1
+
+    assert second["context"]["library"]["name"] == "frigade-cli"
+    assert "extra" not in second["properties"]
+
+
+def test_a_users_identify_traits_are_the_same_in_every_message_about_them() -> None:
+    traits_by_user: dict[str, set[str]] = {}
+    for message in MessageFactory(seed=6).mix(2000, ["identify"]):
+        traits_by_user.setdefault(message["userId"], set()).add(repr(message["traits"]))
+
+    assert len(traits_by_user) > 10
+    assert all(len(traits) == 1 for traits in traits_by_user.values())
+
+
+def test_a_group_call_names_the_organisation_its_users_tracks_carry() -> None:
+    factory = MessageFactory(seed=8)
+    groups = {m["userId"]: m["groupId"] for m in factory.mix(1500, ["group"])}
+    tracks = {m["userId"]: m["context"]["groupId"] for m in factory.mix(1500, ["track"])}
+
+    shared = groups.keys() & tracks.keys()
+    assert shared
+    assert all(groups[user] == tracks[user] for user in shared)
+
+
+def test_mix_refuses_an_unknown_type_before_making_anything() -> None:
+    with pytest.raises(ValueError, match="purchase"):
+        next(MessageFactory().mix(3, ["track", "purchase"]))
+
+
+def test_mix_is_a_generator_that_makes_each_message_when_asked() -> None:
+    factory = MessageFactory(seed=1)
+    produced = factory.mix(1_000_000, ["identify", "group", "track"])
+
+    assert inspect.isgenerator(produced)
+    assert next(produced)["messageId"].endswith("-0000001")
+    assert next(produced)["messageId"].endswith("-0000002")
+
+
+def test_a_long_run_is_made_without_holding_its_messages() -> None:
+    # A message is about 1.4 KB of Python objects: holding 100,000 would take over 100 MB.
+    tracemalloc.start()
+    try:
+        seen, last = 0, ""
+        for message in MessageFactory(seed=2).mix(100_000, MESSAGE_TYPES):
+            seen, last = seen + 1, message["messageId"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert seen == 100_000
+    assert last.endswith("-0100000")
+    assert peak < 4_000_000
