@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from frigade_cli.app import App
 from frigade_cli.clock import iso_from_ms, now_ms
-from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
+from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import (
     AuthError,
@@ -51,7 +51,7 @@ from frigade_cli.webhook import check_webhook_key
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.clients.frigade import TrackingEvent
+    from frigade_cli.clients.frigade import FrigadeClient, TrackingEvent
     from frigade_cli.clients.segment_tracking import SegmentTrackingClient
     from frigade_cli.sandbox import RunningSandbox
 
@@ -231,8 +231,6 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
 
 def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
     """Keys and URLs from flags, env and profile; the paths that can run with them."""
-    from frigade_cli.services.test_webhook import webhook_url
-
     app.terminal.add_secret(req.api_key, req.write_key)
     key = check_webhook_key(app.setting("api_key", req.api_key))
     app.terminal.add_secret(key)
@@ -250,8 +248,10 @@ def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
         what="Segment API URL",
     )
     if "direct" in result.paths:
+        # --webhook-url, else the profile's webhook_url, else this run's API URL + the path.
+        explicit = app.setting("webhook_url", req.webhook_url)
         result.webhook_url = check_url(
-            webhook_url(app, req.webhook_url), carries_secret=True, what="webhook URL"
+            explicit or result.api_url + WEBHOOK_PATH, carries_secret=True, what="webhook URL"
         )
     if "segment" in result.paths and not result.write_key:
         if not req.compare:
@@ -384,6 +384,11 @@ def raise_for_outcome(report: LatencyReport) -> None:
 class _Runner:
     """One event loop's worth of measuring: shared HTTP client, clients, and the samples."""
 
+    # Made in run(), on the event loop they belong to.
+    http: httpx.AsyncClient
+    frigade: FrigadeClient
+    segment: SegmentTrackingClient | None
+
     def __init__(
         self, app: App, checked: Plan, report: LatencyReport, progress: Progress | None
     ) -> None:
@@ -410,7 +415,7 @@ class _Runner:
             self.frigade = FrigadeClient(
                 checked.api_key, base_url=checked.api_url, http=http, policy=MEASURE_RETRY
             )
-            self.segment: SegmentTrackingClient | None = None
+            self.segment = None
             if checked.write_key and "segment" in checked.paths:
                 assert checked.segment_url is not None
                 self.segment = SegmentTrackingClient(
@@ -431,7 +436,7 @@ class _Runner:
 
     async def _measure(self, path: str) -> None:
         checked = self.plan
-        result = PathResult(path)
+        result = PathResult(path, planned=checked.samples)
         self.report.results.append(result)
         if self.progress:
             self.progress(result, None)

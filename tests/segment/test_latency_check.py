@@ -187,6 +187,29 @@ def test_compare_measures_every_path_and_the_api_is_faster_than_batching(cli: Cl
     assert {g["path"] for g in report["gates"]} == {"segment", "direct", "api"}
 
 
+def test_compare_without_a_write_key_skips_the_segment_path_and_says_so(
+    cli: Cli, sandbox: RunningSandbox
+):
+    result = cli(
+        "segment",
+        "latency-check",
+        "--api-url",
+        sandbox.url,
+        "--api-key",
+        sandbox.api_key,
+        "--compare",
+        "--samples",
+        "1",
+        "--json",
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [p["path"] for p in report["paths"]] == ["direct", "api"]
+    assert report["settings"]["skipped_paths"] == {"segment": "no Segment write key"}
+    assert "skipping the segment path" in result.stderr
+
+
 def test_compare_table_has_a_row_per_path(cli: Cli, sandbox: RunningSandbox):
     result = measure(cli, sandbox, "--compare", "--samples", "2")
 
