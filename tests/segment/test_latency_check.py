@@ -548,3 +548,23 @@ def test_ctrl_c_prints_the_samples_measured_so_far_and_exits_130(sandbox: Runnin
     assert report["interrupted"] is True and report["passed"] is False
     assert report["each_sample"][0]["error"] == "interrupted before it was seen"
     assert "interrupted" in stderr
+
+
+def test_keys_and_urls_come_from_the_environment_and_sandbox_ignores_them(
+    cli: Cli, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("FRIGADE_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("FRIGADE_API_URL", sandbox.url)
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", sandbox.write_key)
+    monkeypatch.setenv("SEGMENT_API_URL", sandbox.segment_url)
+
+    from_env = cli("segment", "latency-check", "--samples", "1", "--json")
+    on_sandbox = cli(
+        "segment", "latency-check", "--sandbox", "--samples", "1", "--flush-interval", "50ms"
+    )
+
+    assert from_env.exit_code == 0, from_env.output
+    assert json.loads(from_env.stdout)["settings"]["frigade_url"] == sandbox.url
+    assert sandbox.stats()["segment"]["received_by_type"].get("track") == 1
+    assert on_sandbox.exit_code == 0, on_sandbox.output
+    assert sandbox.url not in on_sandbox.output
