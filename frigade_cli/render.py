@@ -75,7 +75,7 @@ def dry_run(
                         "headers": headers,
                         "events": batch.size,
                         "bytes": len(batch.body),
-                        "body": orjson.loads(batch.body),
+                        "body": orjson.Fragment(batch.body),  # the exact bytes sent
                     }
                     for method, url, headers, batch in requests
                 ],

@@ -67,8 +67,9 @@ def test_webhook(
         typer.Option(
             "--fixture",
             "-f",
-            help="Send messages from a fixture: a file (JSON object, JSON array or NDJSON) or a "
-            "shipped name (identify, group, track, page, screen, alias). Repeatable.",
+            help="Send messages from a fixture: a UTF-8 file (JSON object, JSON array or NDJSON, "
+            "gzipped or not) or a shipped name (identify, group, track, page, screen, alias). "
+            "Repeatable.",
         ),
     ] = None,
     override: Annotated[

@@ -24,9 +24,10 @@ _MAX_ARRAY_INDEX = 2**32 - 2  # ECMA-262 array index: a canonical integer below 
 def number_text(value: float | int) -> str:
     """The text `JSON.stringify` writes for a number (ECMA-262 Number::toString, radix 10).
 
-    Shortest digits that read back as the same double; plain decimals for 1e-7 < |x| < 1e21,
-    otherwise `1e-7`, `1.5e+300`; `-0` is `0`; NaN and the infinities are `null`. Integers are
-    first rounded to the nearest double, as JavaScript stores every number as one.
+    Shortest digits that read back as the same double; plain decimals for 1e-6 <= |x| < 1e21
+    (`0.000001`, `100000000000000000000`), otherwise exponent form (`1.5e-7`, `1e+21`); `-0`
+    is `0`; NaN and the infinities are `null`. Integers are first rounded to the nearest
+    double, as JavaScript stores every number as one.
     """
     if isinstance(value, int):
         if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
@@ -42,7 +43,7 @@ def number_text(value: float | int) -> str:
     if value < 0:
         return "-" + number_text(-value)
     # repr gives the shortest round-trip digits, nearest the double when several are as short.
-    mantissa, _, exponent = repr(value).partition("e")
+    mantissa, _, exponent = float.__repr__(float(value)).partition("e")
     whole, _, fraction = mantissa.partition(".")
     all_digits = whole + fraction
     digits = all_digits.lstrip("0")

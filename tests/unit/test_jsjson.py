@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+import struct
 from typing import Any
 
 import pytest
@@ -179,3 +181,40 @@ def test_loads_refuses_what_json_parse_refuses(text: bytes) -> None:
 def test_loads_refuses_bytes_that_are_not_utf8() -> None:
     with pytest.raises(jsjson.JSONDecodeError):
         jsjson.loads(b'{"userId":"caf\xe9"}')
+
+
+def test_generated_messages_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from frigade_cli.segment.factory import MessageFactory
+
+    def slow(value: Any) -> bytes:
+        raise AssertionError(f"exact path taken for {value!r}")
+
+    monkeypatch.setattr(jsjson, "exact_dumps", slow)
+    for message in MessageFactory(seed=7).mix(300, ["identify", "group", "track", "page"]):
+        jsjson.dumps(message)
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 3 else 5)
+    if kind == 0:
+        return struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+    if kind == 1:
+        return rng.choice([1, -1]) * rng.randrange(10 ** rng.randint(1, 25))
+    if kind == 2:
+        return rng.uniform(-1, 1) * 10.0 ** rng.randint(-9, 23)
+    if kind == 3:
+        return "".join(rng.choice('ab"\\\n\x00\u2028é🚀\ud800\udc00') for _ in range(5))
+    if kind == 4:
+        return rng.choice([None, True, False, 0, -0.0, 5.0, float(2**53), float("nan")])
+    if kind < 7:
+        items = [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+        return items if kind == 5 else tuple(items)
+    keys = ["0", "7", "10", "01", "-1", "4294967295", "a", "é", "\ud800", "k"]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
+
+
+def test_the_fast_path_and_the_exact_path_agree_on_random_values() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        value = _random_value(rng)
+        assert jsjson.dumps(value) == jsjson.exact_dumps(value), repr(value)

@@ -103,7 +103,7 @@ _NODE_ROUND_TRIP = (
     "process.stdout.write(lines.map((l) => JSON.stringify(JSON.parse(l))).join('\\n'));"
 )
 _KEYS = ["0", "1", "2", "9", "10", "01", "-1", "1.5", "4294967294", "4294967295", "a", "b", "z"]
-_KEYS += ["type", "userId", "é", "\u2028", "k\u0000", "🚀"]
+_KEYS += ["type", "userId", "é", "\u2028", "k\u0000", "🚀", "\ud800", "\udc00x"]
 _CHARS = list('aZ09 /"\\é日\u2028\u2029\u007f\u0000\u0008\u0009\u000a\u000c\u000d\u001f🚀')
 _SURROGATES = ["\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\ud83d\\ude80", "\\ude80\\ud83d"]
 
