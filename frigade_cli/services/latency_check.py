@@ -45,8 +45,9 @@ from frigade_cli.latency import (
     Sample,
     WaitEstimate,
 )
+from frigade_cli.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from frigade_cli.webhook import check_webhook_key
+from frigade_cli.webhook import check_webhook_key, strip_bearer
 
 if TYPE_CHECKING:
     import httpx
@@ -232,7 +233,14 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
 def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
     """Keys and URLs from flags, env and profile; the paths that can run with them."""
     app.terminal.add_secret(req.api_key, req.write_key)
-    key = check_webhook_key(app.setting("api_key", req.api_key))
+    given = app.setting("api_key", req.api_key)
+    if given and strip_bearer(given).startswith("api_public_"):
+        raise InputError(
+            f"{redact_key(given)} is a public key; reading the marked events back from Frigade "
+            "(GET /v1/users) needs the private key (api_private_...)",
+            hint="copy the private key from the Frigade dashboard",
+        )
+    key = check_webhook_key(given)
     app.terminal.add_secret(key)
     result.api_key = key
     result.api_url = check_url(

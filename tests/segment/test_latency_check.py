@@ -307,9 +307,9 @@ def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
         "--samples",
         "3",
         "--interval",
-        "600ms",
+        "1.5s",
         "--timeout",
-        "300ms",
+        "1s",
         "--max-failures",
         "2",
         "--json",
@@ -512,7 +512,8 @@ def test_a_public_key_or_no_write_key_exit_3_before_anything_is_sent(cli: Cli, r
         "api_private_test0000abcd",
     )
 
-    assert public.exit_code == 3 and "public key" in public.stderr
+    assert public.exit_code == 3 and "needs the private key" in public.stderr
+    assert "api_public_test0000abcd" not in public.stderr
     assert no_write_key.exit_code == 3 and "write key" in no_write_key.stderr
     assert recorder.requests == []
 
