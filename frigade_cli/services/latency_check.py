@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
     from frigade_cli.clients.frigade import FrigadeClient, TrackingEvent
     from frigade_cli.clients.segment_tracking import SegmentTrackingClient
-    from frigade_cli.sandbox import RunningSandbox
 
 POLL_MIN_S = 0.01
 POLL_FACTOR = 1.5
@@ -286,7 +285,7 @@ def run_latency_check(
     """
     checked = plan(app, req)
     if not checked.sandbox:
-        return _measure_all(app, checked, None, progress)
+        return _measure_all(app, checked, progress)
     from frigade_cli.sandbox import DestinationConfig, SandboxConfig, run_sandbox
 
     assert checked.flush_interval_s is not None
@@ -306,12 +305,10 @@ def run_latency_check(
         checked.api_url, checked.webhook_url = sandbox.url, sandbox.webhook_url
         checked.segment_url = sandbox.segment_url
         app.terminal.add_secret(sandbox.api_key, sandbox.write_key)
-        return _measure_all(app, checked, sandbox, progress)
+        return _measure_all(app, checked, progress)
 
 
-def _measure_all(
-    app: App, checked: Plan, sandbox: RunningSandbox | None, progress: Progress | None
-) -> LatencyReport:
+def _measure_all(app: App, checked: Plan, progress: Progress | None) -> LatencyReport:
     report = LatencyReport(
         settings=checked.settings(), gates=checked.gates, started_at=iso_from_ms(now_ms())
     )
@@ -332,7 +329,12 @@ def _measure_all(
 
 def _add_model(checked: Plan, report: LatencyReport) -> None:
     """The batch-wait model for the sandbox's own traffic, and at --events-per-day."""
-    from frigade_cli.segment.batch_wait import DEFAULT_MAX_WAIT_S, batch_wait, largest_batch_size
+    from frigade_cli.segment.batch_wait import (
+        DEFAULT_MAX_WAIT_S,
+        DEFAULT_TARGET_WAIT_S,
+        batch_wait,
+        largest_batch_size,
+    )
 
     max_wait = checked.flush_interval_s if checked.sandbox else DEFAULT_MAX_WAIT_S
     assert max_wait is not None
@@ -350,7 +352,7 @@ def _add_model(checked: Plan, report: LatencyReport) -> None:
         )
     if checked.events_per_day is not None:
         limits = [g.limit for g in checked.gates if g.figure != "failures"]
-        target_s = min(limits) / 1000 if limits else 2.0  # Frigade: lag usually under 2 s
+        target_s = min(limits) / 1000 if limits else DEFAULT_TARGET_WAIT_S
         wait = batch_wait(checked.events_per_day, checked.batch_size, max_wait)
         report.advice = WaitEstimate(
             checked.events_per_day,
