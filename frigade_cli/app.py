@@ -22,9 +22,15 @@ class App:
     traceback: bool = False
 
     def setting(self, key: str, flag_value: str | None = None) -> str | None:
-        """A setting with precedence flag > env > profile > default; secrets are registered."""
+        """A setting with precedence flag > env > profile > default; secrets are registered.
+
+        ConfigError (exit 3) when the value would come from a profile the user named
+        (`--profile`, `FRIGADE_PROFILE`) that the file does not have: never the defaults instead.
+        """
         from frigade_cli.config import SETTINGS
 
+        if not flag_value:
+            self.config.require_profile()
         value = self.config.get(key, flag_value)
         if value and SETTINGS[key].secret:
             self.terminal.add_secret(value)

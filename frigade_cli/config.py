@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frigade_cli.errors import ConfigError
 
@@ -15,6 +15,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     # mypy checks as 3.10 (pyproject), where tomli may be absent from the checking venv.
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    import tomlkit
 
 APP_NAME = "frigade"
 DEFAULT_PROFILE = "default"
@@ -99,7 +102,9 @@ class Config:
 
     def __init__(self, path: Path | None = None, profile: str | None = None) -> None:
         self.path = path or config_path()
-        self.profile = profile or os.environ.get("FRIGADE_PROFILE") or DEFAULT_PROFILE
+        chosen = profile or os.environ.get("FRIGADE_PROFILE")
+        self.profile = chosen or DEFAULT_PROFILE
+        self.explicit = bool(chosen)  # named by --profile or FRIGADE_PROFILE, not the default
         self._data: dict[str, Any] | None = None
 
     @property
@@ -129,6 +134,28 @@ class Config:
             raise ConfigError(f"config file {self.path}: [profiles.NAME] tables expected")
         return data
 
+    def profiles(self) -> list[str]:
+        """The names of the profiles the file holds."""
+        return sorted(self.data.get("profiles", {}))
+
+    def missing_profile(self) -> str | None:
+        """Why the chosen profile cannot be used (named but not in the file), or None."""
+        if not self.explicit or self.profile in self.data.get("profiles", {}):
+            return None
+        known = ", ".join(self.profiles()) or "none yet"
+        return f"profile {self.profile!r} is not in {self.path} (profiles: {known})"
+
+    def require_profile(self) -> None:
+        """ConfigError (exit 3) when the chosen profile does not exist: never fall back silently
+        to the defaults (production URLs) when the user named another profile."""
+        problem = self.missing_profile()
+        if problem:
+            raise ConfigError(
+                problem,
+                hint=f"create it with 'frigade --profile {self.profile} config set KEY VALUE', "
+                "or pick an existing one",
+            )
+
     def profile_values(self, profile: str | None = None) -> dict[str, str]:
         values = self.data.get("profiles", {}).get(profile or self.profile, {})
         return {k: str(v) for k, v in values.items()}
@@ -150,19 +177,35 @@ class Config:
             return stored, f"profile {self.profile}"
         return setting.default, "default"
 
-    def set(self, key: str, value: str) -> None:
+    def set(self, key: str, value: str) -> str:
+        """Store a checked value in the chosen profile, keeping the file's comments and layout.
+
+        Returns the value as stored (a key without its `Bearer ` prefix). ConfigError (exit 3)
+        for an unknown setting, a value that is not acceptable, or a file that cannot be written.
+        """
+        import tomlkit
+
         self._check_key(key)
-        profiles = self.data.setdefault("profiles", {})
-        profiles.setdefault(self.profile, {})[key] = value
-        self._save()
+        value = check_value(key, value)
+        document = self._document()
+        profiles = document.get("profiles")
+        if profiles is None:
+            profiles = tomlkit.table(is_super_table=True)
+            document["profiles"] = profiles
+        if self.profile not in profiles:
+            profiles[self.profile] = tomlkit.table()
+        profiles[self.profile][key] = value
+        self._save(document)
+        return value
 
     def unset(self, key: str) -> bool:
         self._check_key(key)
-        values = self.data.get("profiles", {}).get(self.profile, {})
-        if key not in values:
+        document = self._document()
+        values = document.get("profiles", {}).get(self.profile)
+        if values is None or key not in values:
             return False
         del values[key]
-        self._save()
+        self._save(document)
         return True
 
     @staticmethod
@@ -170,10 +213,48 @@ class Config:
         if key not in SETTINGS:
             raise ConfigError(f"unknown setting {key!r}: use one of {', '.join(SETTINGS)}")
 
-    def _save(self) -> None:
-        import tomli_w
+    def _document(self) -> tomlkit.TOMLDocument:
+        """The file as an editable document (comments kept); checked as reads check it."""
+        import tomlkit
+
+        self.data  # noqa: B018  # the same errors as a read, for a corrupt file
+        try:
+            return tomlkit.parse(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return tomlkit.document()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {self.path}: {exc.strerror}") from None
+
+    def _save(self, document: tomlkit.TOMLDocument) -> None:
+        import tomlkit
 
         try:
-            write_private(self.path, tomli_w.dumps(self.data).encode())
+            write_private(self.path, tomlkit.dumps(document).encode())
         except OSError as exc:
             raise ConfigError(f"cannot write config file {self.path}: {exc.strerror}") from None
+        self._data = None
+
+
+URL_SETTINGS = frozenset({"api_url", "webhook_url", "segment_api_url"})
+
+
+def check_value(key: str, value: str) -> str:
+    """A setting's value as it may be stored; ConfigError (exit 3) naming the setting if not.
+
+    URLs must be absolute http(s) URLs (the one URL check); `api_key` a Frigade private key;
+    other secrets plain ASCII with no spaces (they go in HTTP headers).
+    """
+    from frigade_cli.errors import InputError
+    from frigade_cli.http import check_url
+    from frigade_cli.keys import check_key_text, check_private_key
+
+    try:
+        if key in URL_SETTINGS:
+            return check_url(value, carries_secret=False, what=key)
+        if key == "api_key":
+            return check_private_key(value, "api_key", strict=True)
+        if SETTINGS[key].secret:
+            return check_key_text(value, key)
+    except InputError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    return value

@@ -19,8 +19,14 @@ class FrigadeCliError(Exception):
         return self.message
 
 
+class UsageError(FrigadeCliError):
+    """The command line itself is wrong, e.g. options that cannot be used together (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class InputError(FrigadeCliError):
-    """The user's input (flags, files, settings, key type) is invalid."""
+    """A value (flag, env var, setting, file, key type) is well-formed but not acceptable."""
 
     exit_code = ExitCode.VALIDATION
 
@@ -47,7 +53,19 @@ class ThresholdBreached(FrigadeCliError):
     exit_code = ExitCode.THRESHOLD
 
 
+class UnsavedError(FrigadeCliError):
+    """Events that were not delivered could not be saved either: they exist nowhere else."""
+
+    exit_code = ExitCode.UNSAVED
+
+
 class Interrupted(FrigadeCliError):
     """The user pressed Ctrl-C; whatever was pending has been saved."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class Terminated(Interrupted):
+    """The process got SIGTERM (a cancelled CI job, `timeout`); pending work has been saved."""
+
+    exit_code = ExitCode.TERMINATED

@@ -44,14 +44,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def is_quota_exhausted(response: httpx.Response) -> bool:
-    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help."""
-    if response.status_code != 429:
-        return False
-    text = response.text.lower()
-    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry: capped exponential backoff, jitter, Retry-After first."""
@@ -66,33 +58,48 @@ async def send_with_retry(
     send: Callable[[], Awaitable[httpx.Response]],
     policy: RetryPolicy = RetryPolicy(),
     on_retry: Callable[[int, str, float], None] | None = None,
+    *,
+    should_retry: Callable[[httpx.Response], bool] | None = None,
+    keep_going: Callable[[], bool] | None = None,
+    on_capped_wait: Callable[[float, float], None] | None = None,
 ) -> httpx.Response:
     """Call `send` until it gives a final response; return the last response.
 
-    Retried: transport errors and retryable statuses (except a quota 429). The last transport
-    error is raised when every attempt failed before any response.
+    Retried: transport errors and responses `should_retry` accepts (default: `is_retryable`, as
+    Segment retries; a service's own exceptions, such as Frigade's quota 429, belong to its
+    client). `keep_going()` false stops retrying at once (the caller is stopping). A Retry-After
+    over `policy.max_retry_after` seconds is cut to it, and `on_capped_wait(asked, waited)` is
+    told first. The last transport error is raised when every attempt failed before any response.
     """
     import httpx
 
-    def should_retry(response: httpx.Response) -> bool:
-        return is_retryable(response.status_code) and not is_quota_exhausted(response)
+    def retry_response(response: httpx.Response) -> bool:
+        if keep_going is not None and not keep_going():
+            return False
+        if should_retry is not None:
+            return should_retry(response)
+        return is_retryable(response.status_code)
+
+    def retry_error(error: BaseException) -> bool:
+        going = keep_going is None or keep_going()
+        return going and isinstance(error, httpx.TransportError)
 
     # Most requests succeed at once: only a first attempt that needs a retry pays for tenacity.
     first: httpx.Response | httpx.TransportError
     try:
         first = await send()
     except httpx.TransportError as exc:
-        if policy.attempts <= 1:
+        if policy.attempts <= 1 or not retry_error(exc):
             raise
         first = exc
     else:
-        if policy.attempts <= 1 or not should_retry(first):
+        if policy.attempts <= 1 or not retry_response(first):
             return first
 
     from tenacity import (
         AsyncRetrying,
         RetryCallState,
-        retry_if_exception_type,
+        retry_if_exception,
         retry_if_result,
         stop_after_attempt,
         wait_random_exponential,
@@ -105,6 +112,8 @@ async def send_with_retry(
         if outcome is not None and not outcome.failed:
             after = retry_after_seconds(outcome.result().headers.get("retry-after"))
             if after is not None:
+                if after > policy.max_retry_after and on_capped_wait is not None:
+                    on_capped_wait(after, policy.max_retry_after)
                 return min(after, policy.max_retry_after)
         return float(jitter(state))
 
@@ -124,7 +133,7 @@ async def send_with_retry(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
         wait=wait,
-        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(should_retry),
+        retry=retry_if_exception(retry_error) | retry_if_result(retry_response),
         before_sleep=before_sleep,
         retry_error_callback=give_up,
         reraise=True,
@@ -159,13 +168,38 @@ def is_loopback(host: str | None) -> bool:
 
 
 def check_url(url: str, *, carries_secret: bool, what: str = "URL") -> str:
-    """Refuse a malformed URL, and a plain-HTTP one carrying a secret to a non-loopback host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The one URL check, run before anything is sent; returns `url` unchanged.
+
+    Refused with InputError (exit 3): spaces around or inside it, control characters, a scheme
+    other than http(s), no host, a port that is not a number from 1 to 65535, anything httpx
+    cannot send to; and a plain-HTTP URL to a non-loopback host when it carries a secret.
+    """
+    if url != url.strip():
+        raise InputError(f"{what} {url!r} has spaces around it", hint="remove them")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InputError(f"{what} {url!r} contains a space or a control character")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise InputError(f"{what} {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise InputError(f"{what} {url!r} is not an absolute http(s) URL")
-    if carries_secret and parts.scheme == "http" and not is_loopback(parts.hostname):
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise InputError(f"{what} {url!r} has a bad port: use a number from 1 to 65535")
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise InputError(f"{what} {url!r} is not a valid URL ({exc})") from None
+    if carries_secret and parts.scheme == "http" and not is_loopback(hostname):
         raise InputError(
-            f"refusing to send a secret key over plain http to {parts.hostname}",
+            f"refusing to send a secret key over plain http to {hostname}",
             hint="use https (plain http is allowed only for loopback hosts such as 127.0.0.1)",
         )
     return url
@@ -331,7 +365,9 @@ class PooledSender:
             mapped = self._errors.get(type(exc))
             if mapped is None:
                 raise
-            raise mapped(str(exc)) from exc
+            # A timeout is named alone, as httpx's own client reports one ("ReadTimeout").
+            timed_out = issubclass(mapped, httpx.TimeoutException)
+            raise mapped("" if timed_out else str(exc)) from exc
         response = httpx.Response(
             answer.status, headers=answer.headers, content=answer.content, request=request
         )

@@ -43,7 +43,9 @@ class Terminal:
 
             # Piped output is for reading in logs: do not squeeze it into 80 columns.
             width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 200)
-            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+            self._out = _quiet_on_broken_pipe(
+                Console(file=sys.stdout, highlight=False, soft_wrap=True, width=width)
+            )
         return self._out
 
     @property
@@ -52,6 +54,8 @@ class Terminal:
             from rich.console import Console
 
             self._err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+            setattr(self._err, "on_broken_pipe", _drop_messages)  # noqa: B010
+
         return self._err
 
     @property
@@ -138,6 +142,25 @@ def _plain(text: str, style: str = "") -> Text:
     from rich.text import Text
 
     return Text(text, style=style)
+
+
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError()
+
+
+def _quiet_on_broken_pipe(console: Console) -> Console:
+    """rich exits 1 when its pipe closes; raise instead, so the CLI can end quietly with 0."""
+    setattr(console, "on_broken_pipe", _raise_broken_pipe)  # noqa: B010  # a method, per instance
+    return console
+
+
+def _drop_messages() -> None:
+    """Nobody reads stderr any more: drop messages from now on, and let the data go on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stderr.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _escape(text: str) -> str:

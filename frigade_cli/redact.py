@@ -10,6 +10,13 @@ from collections.abc import Iterable
 _FRIGADE_KEY = re.compile(r"(api_(?:private|public)_)([A-Za-z0-9_\-]+)")
 _AUTH_HEADER = re.compile(r"(?i)\b(Bearer|Basic)\s+([A-Za-z0-9_\-\.=+/:]+)")
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Secrets inside URLs: the userinfo part (`https://user:password@host`) and query parameters
+# whose name says they carry one (`?api_key=`, `&token=`, `?sig=`, ...).
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@?#\"'<>]+)@")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;][^=&#\s\"'<>]*?(?:key|token|secret|passw|pwd|auth|sig|credential|session)"
+    r"[^=&#\s\"'<>]*=)([^&#\s\"'<>]+)"
+)
 
 
 def redact_key(key: str | None) -> str:
@@ -35,7 +42,27 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
             text = text.replace(secret, redact_key(secret))
     text = _AUTH_HEADER.sub(lambda m: _redact_match(m, text), text)
     text = _FRIGADE_KEY.sub(lambda m: _redact_match(m, text), text)
+    if "://" in text:
+        text = _URL_USERINFO.sub(_redact_userinfo, text)
+    if "=" in text:
+        text = _SECRET_QUERY.sub(_redact_query_value, text)
     return text
+
+
+def _redact_userinfo(match: re.Match[str]) -> str:
+    # `user:password@` keeps the user name; a lone `token@` may itself be the secret.
+    user, colon, password = match.group(2).partition(":")
+    if "****" in match.group(2):
+        return match.group(0)
+    shown = f"{user}:****" if colon else "****"
+    return f"{match.group(1)}{shown}@" if password or not colon else f"{match.group(1)}{user}:@"
+
+
+def _redact_query_value(match: re.Match[str]) -> str:
+    value = match.group(2)
+    if "****" in value:
+        return match.group(0)
+    return match.group(1) + redact_key(value)
 
 
 def _redact_match(match: re.Match[str], text: str) -> str:
@@ -43,6 +70,14 @@ def _redact_match(match: re.Match[str], text: str) -> str:
     if match.end() < len(text) and text[match.end()] == "*":
         return match.group(0)
     return redact_key(match.group(0))
+
+
+def is_secret_header(name: str) -> bool:
+    """True for a header whose value is a credential: Authorization, cookies, `x-api-key`, ..."""
+    lowered = name.lower()
+    return lowered in SENSITIVE_HEADERS or any(
+        word in lowered for word in ("key", "token", "secret", "auth", "signature", "password")
+    )
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

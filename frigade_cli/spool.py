@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ import orjson
 
 from frigade_cli.clock import now_iso
 from frigade_cli.config import state_dir, write_private
-from frigade_cli.errors import InputError
+from frigade_cli.errors import InputError, UnsavedError
+from frigade_cli.redact import redact_text
 
 
 @dataclass
@@ -25,11 +27,13 @@ class SpooledBatch:
     status: int | None = None
     error: str | None = None
 
-    def record(self) -> dict[str, Any]:
+    def record(self, secrets: Iterable[str | None] = ()) -> dict[str, Any]:
+        """The spool line; the URL and the error pass the redaction (a server may echo a key)."""
+        secrets = list(secrets)
         return {
-            "url": self.url,
+            "url": redact_text(self.url, secrets),
             "status": self.status,
-            "error": self.error,
+            "error": redact_text(self.error, secrets) if self.error else self.error,
             "failed_at": now_iso(),
             "messages": self.messages,
         }
@@ -44,18 +48,47 @@ def new_spool_path(kind: str = "webhook") -> Path:
     return spool_dir() / f"{kind}-{stamp}-{uuid.uuid4().hex[:6]}.ndjson"
 
 
-def write_spool(batches: Iterable[SpooledBatch], path: Path | None = None) -> Path | None:
-    """Write the batches (one JSON line each, mode 0600); None when there is nothing to keep."""
-    lines = [orjson.dumps(b.record()) for b in batches]
-    if not lines:
+def write_spool(
+    batches: Iterable[SpooledBatch],
+    path: Path | None = None,
+    secrets: Iterable[str | None] = (),
+) -> Path | None:
+    """Write the batches (one JSON line each, mode 0600); None when there is nothing to keep.
+
+    Raises UnsavedError (exit 7) naming the directory and the reason when it cannot be written.
+    """
+    secrets = list(secrets)
+    records = [b.record(secrets) for b in batches]
+    if not records:
         return None
+    events = sum(len(r["messages"]) for r in records)
     target = path or new_spool_path()
-    write_private(target, b"\n".join(lines) + b"\n")
+    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        # Written aside then renamed: a resend rewriting its own file never leaves it half-done.
+        write_private(partial, data)
+        os.replace(partial, target)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if target.parent.exists() and not target.parent.is_dir():
+            reason = "it is a file, not a directory"
+        raise UnsavedError(
+            f"could not save {events} undelivered event{'s' if events != 1 else ''} to "
+            f"{target.parent}: {reason}",
+            hint="make that directory writable, or point FRIGADE_STATE_DIR at one that is",
+        ) from None
     return target
 
 
 def read_spool(path: Path) -> list[SpooledBatch]:
-    """The batches of a spool file; a malformed line is an error naming the file and line."""
+    """The batches of a spool file, each message checked as a fixture message is.
+
+    InputError (exit 3) naming the file and line for: unreadable file, invalid JSON, a line
+    without a non-empty `messages` array, a message that is not a valid Segment message.
+    """
+    from frigade_cli.segment.messages import message_problem
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -69,8 +102,14 @@ def read_spool(path: Path) -> list[SpooledBatch]:
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{path} line {number}: invalid JSON ({exc.msg})") from None
         messages = record.get("messages") if isinstance(record, dict) else None
-        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        if not isinstance(messages, list):
             raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
+        if not messages:
+            raise InputError(f"{path} line {number}: the 'messages' array is empty")
+        for index, message in enumerate(messages, start=1):
+            problem = message_problem(message)
+            if problem:
+                raise InputError(f"{path} line {number} message {index}: {problem}")
         batches.append(
             SpooledBatch(
                 url=str(record.get("url") or ""),

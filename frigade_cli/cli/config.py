@@ -29,6 +29,9 @@ def path_command() -> None:
 def show_command(json_output: JsonFlag = False) -> None:
     """Show every setting of the active profile, where it comes from, secrets redacted."""
     app_ = get_app()
+    missing = app_.config.missing_profile()
+    if missing:
+        app_.terminal.warn(f"{missing}; showing the environment and the defaults")
     rows = []
     for key, setting in SETTINGS.items():
         value, source = app_.config.lookup(key)
@@ -51,9 +54,13 @@ def set_command(
     key: Annotated[str, typer.Argument(help=f"One of: {_KEYS}.")],
     value: Annotated[str, typer.Argument(help="The value to store in the active profile.")],
 ) -> None:
-    """Store a setting in the active profile (the file is written with mode 0600)."""
+    """Store a setting in the active profile (the file is written with mode 0600).
+
+    Values are checked first: URLs must be absolute http(s) URLs, api_key a private key
+    (api_private_...). Comments and layout of the file are kept.
+    """
     app_ = get_app()
-    app_.config.set(key, value)
+    value = app_.config.set(key, value)
     shown = redact_key(value) if SETTINGS[key].secret else value
     app_.terminal.success(f"{key} = {shown} in profile {app_.config.profile}")
 
@@ -62,6 +69,9 @@ def set_command(
 def unset_command(key: Annotated[str, typer.Argument(help=f"One of: {_KEYS}.")]) -> None:
     """Remove a setting from the active profile."""
     app_ = get_app()
+    missing = app_.config.missing_profile()
+    if missing:
+        app_.terminal.warn(missing)
     if app_.config.unset(key):
         app_.terminal.success(f"{key} removed from profile {app_.config.profile}")
     else:

@@ -20,10 +20,10 @@ ApiKeyOption = Annotated[
     str | None,
     typer.Option(
         "--api-key",
-        envvar="FRIGADE_API_KEY",
-        show_envvar=True,
+        # Not envvar=: the environment is read by the config layer, so a flag can be told
+        # from FRIGADE_API_KEY (which --sandbox ignores).
         help="Frigade private key (api_private_...), with or without 'Bearer '. "
-        "Falls back to the profile's api_key.",
+        "Default: FRIGADE_API_KEY, else the profile's api_key. [env var: FRIGADE_API_KEY]",
     ),
 ]
 
@@ -43,8 +43,9 @@ def test_webhook(
         typer.Option(
             "--count",
             "-n",
-            min=1,
-            help="Messages to send. Default: one of each type (or each fixture message).",
+            help="Messages to send (at least 1). Default: one of each type (or each fixture "
+            "message). A fixture message's own messageId is kept; when --count repeats it, the "
+            "copies get ID-2, ID-3, ...",
         ),
     ] = None,
     types: Annotated[
@@ -56,8 +57,6 @@ def test_webhook(
     batch_size: Annotated[
         int,
         typer.Option(
-            min=1,
-            max=4000,
             help="Messages per request, as the mapping's batch_size (Segment allows 1-4000). "
             "A request is also split to stay under 500 KB.",
         ),
@@ -81,9 +80,7 @@ def test_webhook(
             "when it is JSON), e.g. traits.plan=pro or track:properties.amount=5. Repeatable.",
         ),
     ] = None,
-    concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Requests in flight at once.")
-    ] = 4,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (1-64).")] = 4,
     signing_secret: Annotated[
         str | None,
         typer.Option(
@@ -96,7 +93,8 @@ def test_webhook(
     resend: Annotated[
         Path | None,
         typer.Option(
-            help="Send again the batches saved in this spool file by an earlier failed run.",
+            help="Send again the batches saved in this spool file by an earlier run (not with "
+            "--count, --fixture, --types or --override).",
             dir_okay=False,
         ),
     ] = None,
@@ -107,14 +105,19 @@ def test_webhook(
     retries: Annotated[
         int,
         typer.Option(
-            min=0,
-            max=20,
-            help="Retries per batch for 408, 423, 429 and 5xx except 501 (backoff with jitter, "
-            "Retry-After honoured).",
+            help="Retries per batch (0-20) for 408, 423, 429 and 5xx except 501 (backoff with "
+            "jitter, Retry-After honoured). Frigade's monthly-active-user 429 is not retried.",
         ),
     ] = 4,
+    max_retry_wait: Annotated[
+        str,
+        typer.Option(
+            help="Longest wait a Retry-After can impose (250ms, 30s, 2m); a longer one is "
+            "reported on stderr and cut to this.",
+        ),
+    ] = "60s",
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for each response.")
+        float, typer.Option(help="Seconds to wait for each response (more than 0).")
     ] = 30.0,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable synthetic values.")] = None,
     sandbox: Annotated[
@@ -122,7 +125,8 @@ def test_webhook(
         typer.Option(
             "--sandbox",
             help="Start a local sandbox (no account, no network), send to its webhook with its "
-            "key, and check that its Frigade side ingested every event.",
+            "key (FRIGADE_API_KEY and profiles are ignored), and check that its Frigade side "
+            "ingested every event.",
         ),
     ] = False,
     json_output: JsonFlag = False,
@@ -131,7 +135,9 @@ def test_webhook(
 
     Each request is a POST whose body is a bare JSON array of Segment messages, with
     'Authorization: Bearer api_private_...'. Batches that still fail after retries are saved to
-    a spool file; resend them with --resend FILE.
+    a spool file; resend them with --resend FILE. Ctrl-C or SIGTERM stops sending, saves
+    what was not delivered and prints the summary (exit 130, or 143 for SIGTERM); exit 7 when
+    those events could not be saved.
     """
     from frigade_cli.services.test_webhook import TestWebhookRequest, run_test_webhook
 
@@ -151,6 +157,7 @@ def test_webhook(
             dry_run=dry_run,
             retries=retries,
             timeout=timeout,
+            max_retry_wait=max_retry_wait,
             seed=seed,
             sandbox=sandbox,
             json_output=json_output,

@@ -25,7 +25,7 @@ import orjson
 from frigade_cli.clock import parse_iso_ms
 from frigade_cli.config import DEFAULT_API_URL
 from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy, check_url, is_quota_exhausted, send_with_retry
+from frigade_cli.http import RetryPolicy, check_url, send_with_retry
 from frigade_cli.redact import redact_key
 
 if TYPE_CHECKING:
@@ -34,6 +34,18 @@ if TYPE_CHECKING:
 QUOTA_MESSAGE = (
     "HTTP 429: the Frigade account's monthly active user cap is reached; retrying cannot help"
 )
+
+
+def is_quota_exhausted(response: httpx.Response) -> bool:
+    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help.
+
+    Frigade's rule, not Segment's (DESIGN: Frigade answers 429 with no Retry-After when the
+    plan's monthly active users are used up), so it lives in Frigade's client, not the HTTP layer.
+    """
+    if response.status_code != 429:
+        return False
+    text = response.text.lower()
+    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
 
 
 def parse_properties(value: Any) -> dict[str, Any]:

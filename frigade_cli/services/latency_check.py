@@ -33,6 +33,7 @@ from frigade_cli.errors import (
     UpstreamError,
 )
 from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.keys import strip_bearer
 from frigade_cli.latency import (
     GATE_FIGURES,
     MARKER_EVENT,
@@ -47,7 +48,7 @@ from frigade_cli.latency import (
 )
 from frigade_cli.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from frigade_cli.webhook import check_webhook_key, strip_bearer
+from frigade_cli.webhook import check_webhook_key
 
 if TYPE_CHECKING:
     import httpx
@@ -568,9 +569,14 @@ class _Runner:
         """POST the event to Frigade's webhook as Segment's Webhooks (Actions) batch of one."""
         import httpx
 
-        from frigade_cli.clients.frigade import QUOTA_MESSAGE, QuotaExhausted, error_message
+        from frigade_cli.clients.frigade import (
+            QUOTA_MESSAGE,
+            QuotaExhausted,
+            error_message,
+            is_quota_exhausted,
+        )
         from frigade_cli.clients.segment_tracking import complete_message
-        from frigade_cli.http import is_quota_exhausted, send_with_retry
+        from frigade_cli.http import is_retryable, send_with_retry
         from frigade_cli.redact import redact_key
         from frigade_cli.webhook import plan_batches, webhook_headers
 
@@ -597,7 +603,12 @@ class _Runner:
             return await self.http.post(url, content=batch.body, headers=headers)
 
         try:
-            response = await send_with_retry(attempt, MEASURE_RETRY)
+            response = await send_with_retry(
+                attempt,
+                MEASURE_RETRY,
+                # Frigade's monthly-active-user 429 is final; every other retryable status is not.
+                should_retry=lambda r: is_retryable(r.status_code) and not is_quota_exhausted(r),
+            )
         except httpx.HTTPError as exc:
             raise UpstreamError(f"cannot reach {url}: {type(exc).__name__}") from None
         status = response.status_code

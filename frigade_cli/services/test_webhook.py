@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,17 +11,30 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli import render
 from frigade_cli.app import App
 from frigade_cli.config import DEFAULT_API_URL, WEBHOOK_PATH
-from frigade_cli.errors import AuthError, InputError, Interrupted, UpstreamError
+from frigade_cli.durations import parse_duration
+from frigade_cli.errors import (
+    AuthError,
+    FrigadeCliError,
+    InputError,
+    Interrupted,
+    Terminated,
+    UnsavedError,
+    UpstreamError,
+    UsageError,
+)
+from frigade_cli.exit_codes import ExitCode
 from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.interrupts import StopSignals
 from frigade_cli.redact import redact_key
+from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
+from frigade_cli.segment.fixtures import ReadProgress
 from frigade_cli.spool import read_spool
 from frigade_cli.webhook import (
     DeliveryReport,
     WebhookSender,
-    build_messages,
     check_webhook_key,
+    iter_messages,
     parse_types,
-    plan_batches,
     webhook_headers,
 )
 
@@ -45,9 +59,49 @@ class TestWebhookRequest:
     dry_run: bool = False
     retries: int = 4
     timeout: float = 30.0
+    max_retry_wait: str | float = 60.0
     seed: int | None = None
     sandbox: bool = False
     json_output: bool = False
+
+    def check(self) -> float:
+        """Refuse option values out of range (exit 3) and options that cannot go together (exit
+        2), before anything is built or sent; return --max-retry-wait in seconds."""
+        if self.resend is not None:
+            ignored = [
+                flag
+                for flag, given in (
+                    ("--count", self.count is not None),
+                    ("--fixture", bool(self.fixtures)),
+                    ("--types", self.types is not None),
+                    ("--override", bool(self.overrides)),
+                    ("--sandbox", self.sandbox),
+                )
+                if given
+            ]
+            if ignored:
+                raise UsageError(
+                    f"--resend sends the saved messages as they are: drop {', '.join(ignored)}"
+                )
+        if self.sandbox and (self.url or self.api_key):
+            raise UsageError(
+                "--sandbox sends to its own webhook with its own key: drop --url and --api-key"
+            )
+        limits = (
+            ("--count", self.count, 1, None),
+            ("--batch-size", self.batch_size, 1, MAX_BATCH_SIZE),
+            ("--concurrency", self.concurrency, 1, 64),
+            ("--retries", self.retries, 0, 20),
+        )
+        for flag, value, low, high in limits:
+            if value is None:
+                continue
+            if value < low or (high is not None and value > high):
+                allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+                raise InputError(f"{flag} {value} is out of range: use a number {allowed}")
+        if not self.timeout > 0:
+            raise InputError(f"--timeout {self.timeout:g} must be more than 0 seconds")
+        return parse_duration(self.max_retry_wait, "--max-retry-wait")
 
 
 def webhook_url(app: App, flag: str | None) -> str:
@@ -61,6 +115,7 @@ def webhook_url(app: App, flag: str | None) -> str:
 
 def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
     """Do the whole run and render it; raise the error that sets the exit code when it failed."""
+    req.check()
     if req.sandbox:
         return _run_on_sandbox(app, req)
     return _run(app, req)
@@ -68,17 +123,15 @@ def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None
 
 def _run_on_sandbox(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
     """The same run against a local sandbox, then a check that Frigade's side ingested it all."""
-    if req.url or req.api_key or req.resend:
-        raise InputError(
-            "--sandbox sends to its own webhook with its own key: drop --url, "
-            "--api-key and --resend"
-        )
+    # The sandbox's key and URL only: FRIGADE_API_KEY and the profile are for real services.
     from frigade_cli.sandbox import SandboxConfig, run_sandbox
 
     with run_sandbox(SandboxConfig(port=0)) as sandbox:
         app.terminal.info(f"sandbox started at {sandbox.url}")
         report = _run(
-            app, replace(req, url=sandbox.webhook_url, api_key=sandbox.api_key), sandbox=sandbox
+            app,
+            replace(req, url=sandbox.webhook_url, api_key=sandbox.api_key, sandbox=False),
+            sandbox=sandbox,
         )
     return report
 
@@ -87,36 +140,51 @@ def _run(
     app: App, req: TestWebhookRequest, sandbox: RunningSandbox | None = None
 ) -> DeliveryReport | None:
     terminal = app.terminal
+    max_retry_wait = parse_duration(req.max_retry_wait, "--max-retry-wait")  # checked already
     terminal.add_secret(req.api_key, req.signing_secret)
     key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
     terminal.add_secret(key)
 
     spooled = read_spool(req.resend) if req.resend else None
     url = req.url or (spooled[0].url if spooled and spooled[0].url else None)
+    if not req.url and url and "****" in url:
+        raise InputError(
+            f"{req.resend}: the saved URL held a secret and was saved redacted ({url})",
+            hint="give the URL again with --url",
+        )
     url = check_url(webhook_url(app, url), carries_secret=bool(key), what="webhook URL")
 
+    # Messages are made (or read) lazily and batched lazily: nothing holds the whole run.
+    fixture_progress: ReadProgress | None = None
+    total: int | None
     if spooled is not None:
-        messages = [m for batch in spooled for m in batch.messages]
+        messages: Iterable[dict[str, Any]] = (m for batch in spooled for m in batch.messages)
+        total = sum(len(batch.messages) for batch in spooled)
     else:
         types = parse_types(req.types)
-        messages = build_messages(
+        if req.fixtures and req.count is None:
+            fixture_progress = ReadProgress()
+        messages = iter_messages(
             req.count,
             types,
             req.fixtures,
             req.overrides,
             req.seed,
             only_types=types if req.types and req.fixtures else None,
+            progress=fixture_progress,
         )
-    batches = plan_batches(messages, req.batch_size)
+        total = req.count or (None if req.fixtures else len(types))
+    batches = make_batches(messages, req.batch_size)
 
     if req.dry_run:
+        planned = list(batches)
         if not key:
             terminal.warn("no API key configured: the Authorization header shows a placeholder")
-        requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in batches]
+        requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in planned]
         render.dry_run(terminal, requests, req.json_output)
+        events = sum(b.size for b in planned)
         terminal.info(
-            f"dry run: {_count(len(messages), 'event')} in {_count(len(batches), 'request')}, "
-            "nothing sent"
+            f"dry run: {_count(events, 'event')} in {_count(len(planned), 'request')}, nothing sent"
         )
         return None
 
@@ -126,25 +194,30 @@ def _run(
         key,
         signing_secret=req.signing_secret,
         concurrency=req.concurrency,
-        policy=RetryPolicy(attempts=req.retries + 1),
+        policy=RetryPolicy(attempts=req.retries + 1, max_retry_after=max_retry_wait),
         timeout=req.timeout,
         log=terminal.debug if terminal.verbose else None,
+        notice=terminal.warn,
     )
-    report = DeliveryReport(url=url, batch_size=req.batch_size, batches=batches)
-    terminal.info(
-        f"sending {_count(report.events, 'event')} in {_count(len(batches), 'batch')} to {url}"
-    )
-    _deliver(app, sender, report)
-
-    if req.resend is not None:
-        _settle_resend(app, req.resend, report)
-    elif not report.ok:
-        report.spool()
-    summary = report.as_dict()
-    if sandbox is not None:
-        summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
-    render.delivery_summary(terminal, summary, req.json_output)
-    _raise_for_outcome(report, key, summary)
+    report = DeliveryReport(url=url, batch_size=req.batch_size)
+    what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
+    terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
+    # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
+    # stop; they can never cut the save of what was not delivered short.
+    with StopSignals() as signals:
+        signals.on_signal(lambda n: _on_stop_signal(app, sender, n))
+        _deliver(app, sender, report, batches, total, fixture_progress)
+        if signals.requested:
+            report.stopped_because = report.stopped_because or "interrupted"
+        if req.resend is not None:
+            _settle_resend(app, req.resend, report, sender.secrets)
+        elif not report.ok:
+            report.spool(secrets=sender.secrets)
+        summary = report.as_dict()
+        if sandbox is not None:
+            summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
+        render.delivery_summary(terminal, summary, req.json_output)
+    _raise_for_outcome(report, key, summary, signals.exit_code)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:
         raise UpstreamError(
             f"the sandbox accepted {summary['accepted']['events']} events but ingested "
@@ -152,6 +225,14 @@ def _run(
         )
     terminal.success(f"{_count(report.events, 'event')} accepted by {url}")
     return report
+
+
+def _on_stop_signal(app: App, sender: WebhookSender, n: int) -> None:
+    """The n-th Ctrl-C or SIGTERM of a send: stop, then abandon requests in flight, then wait."""
+    if n <= 2:
+        sender.stop()
+    else:
+        app.terminal.warn("saving what was not delivered; it cannot be interrupted")
 
 
 def _sandbox_check(sandbox: RunningSandbox, accepted: int) -> dict[str, Any]:
@@ -166,44 +247,61 @@ def _sandbox_check(sandbox: RunningSandbox, accepted: int) -> dict[str, Any]:
     }
 
 
-def _deliver(app: App, sender: WebhookSender, report: DeliveryReport) -> None:
-    progress = app.terminal.progress(report.events, "sending") if len(report.batches) > 1 else None
+def _deliver(
+    app: App,
+    sender: WebhookSender,
+    report: DeliveryReport,
+    batches: Iterator[Batch],
+    total: int | None,
+    reading: ReadProgress | None,
+) -> None:
+    """Run the pipeline, with a progress bar on a terminal: events sent of the total, or for
+    fixture files streamed once, the share of their bytes read."""
+    if reading is not None and reading.bytes_total:
+        progress = app.terminal.progress(reading.bytes_total, "reading")
+    else:
+        progress = app.terminal.progress(total, "sending") if total and total > 1 else None
 
     def on_done(outcome: Any) -> None:
-        if progress is not None:
+        if progress is None:
+            return
+        if reading is not None and reading.bytes_total:
+            progress.update(progress.task_ids[0], completed=reading.bytes_read)
+        else:
             progress.advance(progress.task_ids[0], outcome.events)
 
-    try:
-        if progress is not None:
-            with progress:
-                asyncio.run(sender.deliver(report, on_done))
-        else:
-            asyncio.run(sender.deliver(report, on_done))
-    except KeyboardInterrupt:
-        report.stopped_because = "interrupted"
+    if progress is not None:
+        with progress:
+            asyncio.run(sender.deliver(report, on_done, source=batches))
+    else:
+        asyncio.run(sender.deliver(report, on_done, source=batches))
 
 
-def _settle_resend(app: App, path: Path, report: DeliveryReport) -> None:
+def _settle_resend(app: App, path: Path, report: DeliveryReport, secrets: list[str | None]) -> None:
     """After a resend, the spool file holds exactly what is still undelivered (or is removed)."""
     if report.ok:
         path.unlink(missing_ok=True)
         app.terminal.info(f"every saved batch was delivered; removed {path}")
         return
-    report.spool()
-    if report.spool_file is not None:
-        report.spool_file.replace(path)
-        report.spool_file = path
+    report.spool(path, secrets)
 
 
-def _raise_for_outcome(report: DeliveryReport, key: str, summary: dict[str, Any]) -> None:
+def _raise_for_outcome(
+    report: DeliveryReport, key: str, summary: dict[str, Any], stop_code: ExitCode
+) -> None:
     saved = f"; undelivered events saved to {report.spool_file}" if report.spool_file else ""
     resend = (
         f"resend them with: frigade segment test-webhook --resend {report.spool_file}"
         if report.spool_file
         else None
     )
+    if report.spool_error:
+        # Worse than any other outcome: these events now exist nowhere but in this summary.
+        stopped = f"{report.stopped_because}; " if report.stopped_because else ""
+        raise UnsavedError(f"{stopped}{report.spool_error}", hint="they were not delivered")
     if report.interrupted:
-        raise Interrupted(f"interrupted{saved}", hint=resend)
+        error = Terminated if stop_code == ExitCode.TERMINATED else Interrupted
+        raise error(f"{'terminated' if error is Terminated else 'interrupted'}{saved}", hint=resend)
     if report.auth_status is not None:
         raise AuthError(
             f"Frigade rejected the key {redact_key(key)} (HTTP {report.auth_status}){saved}",
@@ -216,11 +314,19 @@ def _raise_for_outcome(report: DeliveryReport, key: str, summary: dict[str, Any]
             f"cannot help{saved}",
             hint="raise the plan's limit, then " + (resend or "send again"),
         )
+    if report.source_error is not None:
+        broken = report.source_error
+        accepted = summary["accepted"]["events"]
+        reason = broken.message if isinstance(broken, FrigadeCliError) else str(broken)
+        raise InputError(
+            f"{reason}; the run stopped there, after {_count(accepted, 'accepted event')}{saved}",
+            hint=resend,
+        )
     if not report.ok:
         failed = summary["failed"]["batches"] + summary["unsent"]["batches"]
         errors = "; ".join(summary["errors"]) or "no response"
         raise UpstreamError(
-            f"{failed} of {len(report.batches)} batches were not accepted ({errors}){saved}",
+            f"{failed} of {summary['batches']} batches were not accepted ({errors}){saved}",
             hint=resend,
         )
 

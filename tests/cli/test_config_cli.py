@@ -213,16 +213,18 @@ def test_config_path_works_even_when_the_file_is_corrupt(cli: Cli, isolated: Pat
     assert run.stdout.strip() == str(path)
 
 
-def test_traceback_flag_shows_the_story_with_the_key_redacted(cli: Cli, isolated: Path) -> None:
-    path = isolated / "config" / "config.toml"
-    path.parent.mkdir()
-    path.write_text(f"key = {KEY}\n")
+def test_traceback_flag_shows_the_story_with_the_key_redacted(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The error quotes the URL, and the URL holds the key: only the redaction keeps it out.
+    monkeypatch.setenv("FRIGADE_API_URL", f"http://127.0.0.1:abc/?api_key={KEY}")
 
-    run = cli("--traceback", "config", "show")
+    run = cli("--traceback", "segment", "test-webhook", "--api-key", KEY)
 
     assert run.exit_code == 3
-    assert "Traceback" in run.stderr
-    assert KEY not in run.output
+    assert "Traceback (most recent call last)" in run.stderr
+    assert "api_key=api_private_****abcd" in run.stderr
+    assert "8f3k2Lq9ZxW7" not in run.output
 
 
 def test_version_prints_the_version(cli: Cli) -> None:
@@ -272,3 +274,110 @@ def test_python_dash_m_version(cli: Cli) -> None:
     run = cli.process(["--version"])
 
     assert (run.exit_code, run.stdout) == (0, f"frigade-cli {__version__}\n")
+
+
+def test_set_keeps_the_files_comments_and_layout(cli: Cli, isolated: Path) -> None:
+    path = isolated / "config" / "config.toml"
+    path.parent.mkdir()
+    path.write_text(
+        "# my Frigade settings\n\n[profiles.default]\n"
+        'api_url = "http://127.0.0.1:9000"  # the local sandbox\n'
+    )
+
+    run = cli("config", "set", "api_key", KEY)
+
+    assert run.exit_code == 0, run.output
+    assert path.read_text() == (
+        "# my Frigade settings\n\n[profiles.default]\n"
+        'api_url = "http://127.0.0.1:9000"  # the local sandbox\n'
+        f'api_key = "{KEY}"\n'
+    )
+
+
+def test_unset_keeps_the_comments(cli: Cli, isolated: Path) -> None:
+    path = isolated / "config" / "config.toml"
+    path.parent.mkdir()
+    path.write_text(f'# keep me\n[profiles.default]\napi_key = "{KEY}"\n')
+
+    assert cli("config", "unset", "api_key").exit_code == 0
+    assert path.read_text().startswith("# keep me\n")
+    assert KEY not in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("api_url", "api.frigade.com", "not an absolute http(s) URL"),
+        ("webhook_url", "ftp://x.example/hook", "not an absolute http(s) URL"),
+        ("segment_api_url", "http://127.0.0.1:99999", "bad port"),
+        ("api_url", " https://api.frigade.com", "spaces around it"),
+        ("api_key", "api_public_Q2w3E4r5T6y7wxyz", "is a public key"),
+        ("api_key", "sk_live_0123456789abcdef", "is not a Frigade private key"),
+        ("api_key", "api_private_tëst0000abcd", "U+00EB"),
+        ("segment_write_key", "wK9s EgMeNtWrItEkEy42", "U+0020 (SPACE)"),
+    ],
+)
+def test_set_refuses_an_unacceptable_value_with_exit_3(
+    cli: Cli, isolated: Path, key: str, value: str, message: str
+) -> None:
+    run = cli("config", "set", key, value)
+
+    assert run.exit_code == 3, run.output
+    assert message in run.stderr
+    assert run.stderr.count("\n") == 1
+    assert not (isolated / "config" / "config.toml").exists()
+
+
+def test_set_stores_a_key_given_with_bearer_without_it(cli: Cli) -> None:
+    assert cli("config", "set", "api_key", f"Bearer {KEY}").exit_code == 0
+
+    assert show(cli)["api_key"]["value"] == "api_private_****abcd"
+    assert cli("segment", "test-webhook", "--dry-run", "--json").exit_code == 0
+
+
+def test_an_unknown_profile_is_an_error_listing_the_profiles_where_it_would_send(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("-p", "staging", "config", "set", "api_url", "http://127.0.0.1:4")
+    cli("-p", "ci", "config", "set", "api_url", "http://127.0.0.1:5")
+
+    flag = cli("--profile", "stagign", "segment", "test-webhook", "--api-key", KEY, "--dry-run")
+    monkeypatch.setenv("FRIGADE_PROFILE", "prod")
+    env = cli("segment", "test-webhook", "--api-key", KEY, "--dry-run")
+
+    assert flag.exit_code == 3
+    assert "profile 'stagign' is not in" in flag.stderr
+    assert "(profiles: ci, staging)" in flag.stderr
+    assert flag.stdout == ""
+    assert env.exit_code == 3
+    assert "profile 'prod'" in env.stderr
+
+
+def test_an_unknown_profile_where_it_is_only_read_is_a_warning(cli: Cli) -> None:
+    cli("-p", "staging", "config", "set", "api_url", "http://127.0.0.1:4")
+
+    run = cli("-p", "stagign", "config", "show", "--json")
+
+    assert run.exit_code == 0
+    assert "warning: profile 'stagign' is not in" in run.stderr
+    assert "(profiles: staging)" in run.stderr
+    assert json.loads(run.stdout)["profile"] == "stagign"
+
+
+def test_the_default_profile_need_not_exist(cli: Cli) -> None:
+    run = cli("config", "show")
+
+    assert run.exit_code == 0
+    assert "warning" not in run.stderr
+
+
+def test_an_unknown_profile_matters_only_when_a_setting_is_read_from_it(cli: Cli) -> None:
+    url = "http://127.0.0.1:9/v1/thirdParty/cdp/segment"
+
+    flags_only = cli("-p", "nope", "segment", "test-webhook", "--url", url, "--api-key", KEY,
+                     "--dry-run")  # fmt: skip
+    reads_it = cli("-p", "nope", "segment", "test-webhook", "--api-key", KEY, "--dry-run")
+
+    assert flags_only.exit_code == 0, flags_only.output
+    assert reads_it.exit_code == 3
+    assert "profile 'nope' is not in" in reads_it.stderr

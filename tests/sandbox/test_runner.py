@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -27,16 +27,14 @@ def test_the_fixture_factory_gives_a_started_sandbox_with_the_given_settings(
     assert post_batch(fresh_sandbox, [track()]).status_code == 200
 
 
-def test_the_runner_starts_fast_on_a_free_port_and_stops_cleanly() -> None:
-    started = time.monotonic()
+def test_the_runner_returns_once_it_accepts_on_a_free_port_and_stops_cleanly() -> None:
     with run_sandbox(fast_config()) as sb:
-        elapsed = time.monotonic() - started
+        # No wait and no retry: accepting connections is the condition run_sandbox returns on.
         assert sb.client.get("/_sandbox/health").json()["status"] == "ok"
         port = sb.port
         assert sb.url == f"http://127.0.0.1:{port}"
         assert sb.segment_url == f"{sb.url}/segment"
         assert sb.webhook_url == f"{sb.url}/v1/thirdParty/cdp/segment"
-    assert elapsed < 1.0
     with socket.socket() as probe, pytest.raises(OSError):
         probe.connect(("127.0.0.1", port))
 
@@ -139,12 +137,12 @@ def test_an_open_event_stream_does_not_hold_up_stopping() -> None:
     ):
         lines = response.iter_lines()
         next(lines)
-        started = time.monotonic()
-        sb.stop()
-        stopped_in = time.monotonic() - started
-        rest = list(lines)
+        stopping = threading.Thread(target=sb.stop)
+        stopping.start()
+        rest = list(lines)  # ends only when the server closes the stream
+        stopping.join(timeout=30)
 
-    assert stopped_in < 1.0
+    assert not stopping.is_alive()
     assert all(not line.startswith("data:") for line in rest)
 
 

@@ -367,17 +367,38 @@ def test_verbose_logs_requests_with_the_key_redacted(cli: Cli, recorder: Recorde
     assert KEY not in result.output
 
 
-def test_bad_flag_values_exit_2(cli: Cli, recorder: Recorder):
-    assert send(cli, recorder, "--batch-size", "4001").exit_code == 2
-    assert send(cli, recorder, "--count", "0").exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "4001"], "--batch-size 4001 is out of range"),
+        (["--batch-size", "0"], "--batch-size 0 is out of range"),
+        (["--count", "0"], "--count 0 is out of range"),
+        (["--count", "-5"], "--count -5 is out of range"),
+        (["--concurrency", "65"], "--concurrency 65 is out of range"),
+        (["--retries", "21"], "--retries 21 is out of range"),
+        (["--timeout", "0"], "--timeout 0 must be more than 0"),
+        (["--max-retry-wait", "soon"], "--max-retry-wait 'soon' is not a duration"),
+        (["--types", "identify,purchase"], "unknown type purchase"),
+    ],
+)
+def test_a_well_formed_but_unacceptable_value_exits_3(
+    cli: Cli, recorder: Recorder, args: list[str], message: str
+):
+    result = send(cli, recorder, *args)
+
+    assert result.exit_code == 3, result.output
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
     assert recorder.requests == []
 
 
-def test_unknown_type_exits_3(cli: Cli, recorder: Recorder):
-    result = send(cli, recorder, "--types", "identify,purchase")
-
-    assert result.exit_code == 3
-    assert "purchase" in result.stderr
+@pytest.mark.parametrize(
+    "args",
+    [["--count", "many"], ["--batch-size", "1.5"], ["--frobnicate"], ["--timeout", "x"]],
+)
+def test_a_command_line_that_does_not_parse_exits_2(cli: Cli, recorder: Recorder, args):
+    assert send(cli, recorder, *args).exit_code == 2
+    assert recorder.requests == []
 
 
 def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(

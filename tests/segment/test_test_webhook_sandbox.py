@@ -33,10 +33,10 @@ def test_sandbox_flag_sends_and_checks_that_everything_was_ingested(cli: Cli):
     assert summary["url"].startswith("http://127.0.0.1:")
 
 
-def test_sandbox_flag_refuses_a_url_of_its_own(cli: Cli):
+def test_sandbox_flag_refuses_a_url_of_its_own_as_a_usage_error(cli: Cli):
     result = cli("segment", "test-webhook", "--sandbox", "--url", "http://127.0.0.1:9/x")
 
-    assert result.exit_code == 3
+    assert result.exit_code == 2
     assert "--sandbox" in result.stderr
 
 
@@ -80,3 +80,34 @@ def test_failures_are_kept_and_resent_once_frigade_recovers(
     assert resent.exit_code == 0, resent.output
     assert sandbox.stats()["frigade"]["ingested"] == 30
     assert not spool.exists()
+
+
+def test_the_readme_first_command_works_with_frigade_api_key_exported(cli: Cli, monkeypatch):
+    monkeypatch.setenv("FRIGADE_API_KEY", "api_private_realkey_0000abcd")
+
+    result = cli("segment", "test-webhook", "--sandbox", "--count", "250", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["sandbox"]["ingested"] == 250
+    assert "api_private_realkey_0000abcd" not in result.output
+
+
+def test_sandbox_ignores_the_profiles_key_and_urls(cli: Cli, monkeypatch):
+    cli("-p", "prod", "config", "set", "api_key", "api_private_prodkey_0000abcd")
+    cli("-p", "prod", "config", "set", "webhook_url", "https://api.frigade.example/hook")
+    monkeypatch.setenv("FRIGADE_PROFILE", "prod")
+
+    result = cli("segment", "test-webhook", "--sandbox", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["url"].startswith("http://127.0.0.1:")
+    assert summary["sandbox"]["all_ingested"] is True
+
+
+def test_sandbox_refuses_an_api_key_flag_as_a_usage_error(cli: Cli):
+    result = cli("segment", "test-webhook", "--sandbox", "--api-key", "api_private_x0000abcd")
+
+    assert result.exit_code == 2
+    assert "--api-key" in result.stderr

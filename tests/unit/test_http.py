@@ -203,7 +203,8 @@ def test_without_retry_after_the_wait_stays_under_the_cap(recorder: Recorder) ->
     assert all(0 <= wait <= FAST.cap for _, _, wait in retries)
 
 
-def test_429_for_the_monthly_active_user_cap_is_not_retried(recorder: Recorder) -> None:
+def test_every_429_is_retried_here_as_segment_retries_it(recorder: Recorder) -> None:
+    # Frigade's monthly-active-user 429 is the webhook sender's rule, not the HTTP layer's.
     body = (
         b'{"statusCode":429,"message":"You have reached your monthly active user limit",'
         b'"error":"Too Many Requests"}'
@@ -212,8 +213,51 @@ def test_429_for_the_monthly_active_user_cap_is_not_retried(recorder: Recorder) 
 
     response = post(recorder.url)
 
-    assert response.status_code == 429
+    assert response.status_code == 200
+    assert len(recorder.requests) == 2
+
+
+def test_should_retry_decides_which_answers_are_retried(recorder: Recorder) -> None:
+    recorder.answer(429)
+
+    async def run() -> httpx.Response:
+        async with make_client(timeout=5) as client:
+            return await send_with_retry(
+                lambda: client.post(recorder.url), FAST, should_retry=lambda r: False
+            )
+
+    assert asyncio.run(run()).status_code == 429
     assert len(recorder.requests) == 1
+
+
+def test_keep_going_false_stops_retrying(recorder: Recorder) -> None:
+    recorder.answer(503, 503)
+
+    async def run() -> httpx.Response:
+        async with make_client(timeout=5) as client:
+            return await send_with_retry(
+                lambda: client.post(recorder.url), FAST, keep_going=lambda: False
+            )
+
+    assert asyncio.run(run()).status_code == 503
+    assert len(recorder.requests) == 1
+
+
+def test_a_retry_after_over_the_cap_is_reported_then_cut_to_it(recorder: Recorder) -> None:
+    recorder.answer(Answer(429, headers={"Retry-After": "120"}))
+    capped: list[tuple[float, float]] = []
+    policy = RetryPolicy(attempts=2, base=0.001, max_retry_after=0.05)
+
+    async def run() -> httpx.Response:
+        async with make_client(timeout=5) as client:
+            return await send_with_retry(
+                lambda: client.post(recorder.url),
+                policy,
+                on_capped_wait=lambda asked, waited: capped.append((asked, waited)),
+            )
+
+    assert asyncio.run(run()).status_code == 200
+    assert capped == [(120.0, 0.05)]
 
 
 def test_exhausted_attempts_return_the_last_response(recorder: Recorder) -> None:
@@ -272,3 +316,30 @@ def test_verbose_log_shows_the_request_and_response_with_the_key_redacted(
     assert PRIVATE not in log
     assert "8f3k2Lq9ZxW7" not in log
     assert recorder.requests[0].headers["authorization"] == f"Bearer {PRIVATE}"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:99999/x", "bad port"),
+        ("http://127.0.0.1:abc/x", "bad port"),
+        ("http://127.0.0.1:0/x", "bad port"),
+        (" http://127.0.0.1/x", "spaces around it"),
+        ("http://127.0.0.1/x\n", "spaces around it"),
+        ("http://127.0.0.1/a b", "a space or a control character"),
+        ("http://127.0.0.1/a\tb", "a space or a control character"),
+        ("http://127.0.0.1/\x7f", "a space or a control character"),
+        ("http://[::1/x", "not a valid URL"),
+    ],
+)
+def test_unusable_url_is_refused_by_the_one_check(url: str, why: str) -> None:
+    with pytest.raises(InputError) as info:
+        check_url(url, carries_secret=False, what="webhook URL")
+
+    assert str(info.value).startswith(f"webhook URL {url!r}")
+    assert why in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:65535/x", "http://127.0.0.1:/x"])
+def test_highest_port_and_empty_port_are_usable(url: str) -> None:
+    assert check_url(url, carries_secret=True) == url

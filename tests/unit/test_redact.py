@@ -135,3 +135,37 @@ def test_redaction_is_idempotent() -> None:
     once = redact_text(f"Bearer {PRIVATE} and {PUBLIC}")
 
     assert redact_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://bob:hunter2secret@api.example/x", "https://bob:****@api.example/x"),
+        ("http://tok_0123456789@127.0.0.1:8080/x", "http://****@127.0.0.1:8080/x"),
+        (
+            "GET https://h/x?userId=u1&api_key=abcdef123456",
+            "GET https://h/x?userId=u1&api_key=****3456",
+        ),
+        ("https://h/x?token=t0k3n-value-99&b=2", "https://h/x?token=****e-99&b=2"),
+        ("https://h/hook?sig=0a1b2c3d4e5f", "https://h/hook?sig=****4e5f"),
+        (
+            '{"url": "https://a:b@h/?secret=s3cr3tvalue"}',
+            '{"url": "https://a:****@h/?secret=****alue"}',
+        ),
+    ],
+)
+def test_secrets_inside_urls_are_redacted(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
+    assert redact_text(shown) == shown  # idempotent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://h/v1/users?userId=u1&groupId=g1",
+        "POST http://127.0.0.1:8787/v1/thirdParty/cdp/segment -> 200",
+        "at 10:30 the user a@b.example signed up",
+    ],
+)
+def test_urls_without_secrets_are_unchanged(text: str) -> None:
+    assert redact_text(text) == text

@@ -302,7 +302,7 @@ def test_a_destination_through_the_public_api(cli: Cli, sandbox: RunningSandbox)
         "--segment-public-api-url",
         sandbox.url + "/segmentapis",
     ]
-    result = cli("--profile", "x", "segment", "validate", *args, "--token", sandbox.api_key)
+    result = cli("segment", "validate", *args, "--token", sandbox.api_key)
     # The expected URL is Frigade's; the sandbox's mapping points at the sandbox itself.
     assert result.exit_code == 3 and "V103 url-host" in result.stdout
     ok = validate(

@@ -1,0 +1,53 @@
+"""The one check for keys and tokens typed or pasted by a user, before any is sent or stored."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from frigade_cli.errors import InputError
+
+PRIVATE_PREFIX = "api_private_"
+PUBLIC_PREFIX = "api_public_"
+
+
+def strip_bearer(key: str) -> str:
+    """The key itself, whether the user typed it with or without the `Bearer ` prefix."""
+    key = key.strip()
+    return key[7:].strip() if key.lower().startswith("bearer ") else key
+
+
+def check_key_text(key: str, what: str = "the API key") -> str:
+    """`key` when every character can go in an HTTP header as typed; InputError (exit 3) if not.
+
+    A paste often brings a smart quote, a non-breaking or zero-width space, or a control
+    character: such a key would be rejected by the server or by the HTTP library mid-run, so it
+    is refused up front, naming the character and its position (never the key).
+    """
+    for position, char in enumerate(key, start=1):
+        if not (0x21 <= ord(char) <= 0x7E):
+            name = unicodedata.name(char, "a control character")
+            raise InputError(
+                f"{what} has a character that cannot be sent: U+{ord(char):04X} ({name}) at "
+                f"position {position} of {len(key)}",
+                hint="copy the key again, or type it; keys are plain ASCII letters, digits, '_'",
+            )
+    return key
+
+
+def check_private_key(key: str, what: str = "the API key", *, strict: bool = False) -> str:
+    """A Frigade private key, `Bearer ` removed; InputError (exit 3) for a public key, a key that
+    cannot be sent, and (with `strict`, when storing it) one without the `api_private_` prefix."""
+    from frigade_cli.redact import redact_key
+
+    key = check_key_text(strip_bearer(key), what)
+    if key.startswith(PUBLIC_PREFIX):
+        raise InputError(
+            f"{redact_key(key)} is a public key; this needs the secret key (api_private_...)",
+            hint="copy the private key from the Frigade dashboard (Developer > API keys)",
+        )
+    if strict and not key.startswith(PRIVATE_PREFIX):
+        raise InputError(
+            f"{what} {redact_key(key)} is not a Frigade private key (api_private_...)",
+            hint="copy the private key from the Frigade dashboard (Developer > API keys)",
+        )
+    return key

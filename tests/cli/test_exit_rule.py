@@ -1,0 +1,48 @@
+"""One rule for every command: exit 2 when the command line does not parse, exit 3 when a value
+parses but is not acceptable (README "Exit codes"; `frigade --help`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Cli
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["segment", "test-webhook", "--count", "0"],
+        ["segment", "test-webhook", "--batch-size", "4001"],
+        ["segment", "test-webhook", "--types", "purchase"],
+        ["segment", "latency-check", "--samples", "0"],
+        ["segment", "latency-check", "--samples", "10001"],
+        ["segment", "validate", "--timeout", "0", "mapping.json"],
+        ["sandbox", "--port", "99999"],
+    ],
+)
+def test_a_value_that_parses_but_is_not_acceptable_exits_3(cli: Cli, args: list[str]) -> None:
+    assert cli(*args).exit_code == 3
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["segment", "test-webhook", "--count", "many"],
+        ["segment", "latency-check", "--samples", "abc"],
+        ["segment", "validate", "--timeout", "soon", "mapping.json"],
+        ["segment", "test-webhook", "--no-such-flag"],
+        ["no-such-command"],
+    ],
+)
+def test_a_command_line_that_does_not_parse_exits_2(cli: Cli, args: list[str]) -> None:
+    assert cli(*args).exit_code == 2
+
+
+def test_help_states_the_rule(cli: Cli) -> None:
+    run = cli("--help")
+
+    text = re.sub(r"-\s+", "-", " ".join(run.stdout.split()))  # undo wrapping at a hyphen
+    assert "Exit 2: the command line is wrong" in text
+    assert "Exit 3: a value is well-formed but not acceptable" in text

@@ -1,0 +1,65 @@
+"""Spool files: written 0600 and whole, redacted, refused with one line when they cannot be."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from frigade_cli.errors import UnsavedError
+from frigade_cli.spool import SpooledBatch, read_spool, write_spool
+
+MESSAGE = {"type": "identify", "userId": "u1", "messageId": "m1"}
+
+
+def test_a_spool_line_holds_the_batch_with_its_url_and_error_redacted(tmp_path: Path) -> None:
+    batch = SpooledBatch(
+        url="https://bob:pw123456@h.example/hook?token=tok_abcdefgh",
+        messages=[MESSAGE],
+        status=400,
+        error="HTTP 400: echoed sEcReT-42-value",
+    )
+
+    path = write_spool([batch], tmp_path / "s.ndjson", secrets=["sEcReT-42-value"])
+
+    assert path == tmp_path / "s.ndjson"
+    (line,) = [json.loads(x) for x in path.read_text().splitlines()]
+    assert line["url"] == "https://bob:****@h.example/hook?token=****efgh"
+    assert line["error"] == "HTTP 400: echoed ****alue"
+    assert line["messages"] == [MESSAGE]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.ndjson"]  # no partial file left
+
+
+def test_nothing_to_keep_writes_nothing(tmp_path: Path) -> None:
+    assert write_spool([], tmp_path / "s.ndjson") is None
+    assert not (tmp_path / "s.ndjson").exists()
+
+
+def test_an_unwritable_place_is_one_line_saying_where_and_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+
+    with pytest.raises(UnsavedError) as info:
+        write_spool([SpooledBatch("https://h/x", [MESSAGE, MESSAGE])], blocker / "s.ndjson")
+
+    assert info.value.message == (
+        f"could not save 2 undelivered events to {blocker}: it is a file, not a directory"
+    )
+    assert info.value.exit_code == 7
+
+
+def test_a_spool_file_reads_back_as_written(tmp_path: Path) -> None:
+    path = write_spool([SpooledBatch("https://h/x", [MESSAGE], 503, "HTTP 503")], tmp_path / "s")
+    assert path is not None
+
+    (batch,) = read_spool(path)
+
+    assert (batch.url, batch.messages, batch.status, batch.error) == (
+        "https://h/x",
+        [MESSAGE],
+        503,
+        "HTTP 503",
+    )
