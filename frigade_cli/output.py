@@ -14,6 +14,7 @@ from frigade_cli.redact import redact_text
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+    from rich.text import Text
 
 
 class Terminal:
@@ -133,7 +134,8 @@ class Terminal:
     # Messages on stderr -------------------------------------------------------------------------
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(self.redact(text), markup=False)
+            # Text, not markup=False: that flag would also reach a live progress bar's columns.
+            self.err.print(_plain(self.redact(text)))
 
     def success(self, text: str) -> None:
         if not self.quiet:
@@ -149,7 +151,7 @@ class Terminal:
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self.err.print(self.redact(text), markup=False, style="dim")
+            self.err.print(_plain(self.redact(text), "dim"))
 
     def progress(self, total: int, description: str) -> Progress | None:
         """A progress bar on stderr, only when stderr is a terminal and output is not quiet."""
@@ -167,6 +169,12 @@ class Terminal:
         )
         progress.add_task(description, total=total)
         return progress
+
+
+def _plain(text: str, style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 def _raise_broken_pipe() -> None:
