@@ -53,7 +53,8 @@ class TestWebhookRequest:
     batch_size: int = 100
     fixtures: list[str] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
-    concurrency: int = 4
+    # At 100 events a request and a 5 ms answer, 4 in flight would cap a run near 80,000/s.
+    concurrency: int = 8
     signing_secret: str | None = None
     resend: Path | None = None
     dry_run: bool = False
