@@ -1,4 +1,5 @@
-"""Running the sandbox on uvicorn: in the foreground (`frigade sandbox`) or on a background thread.
+"""Running the sandbox on uvicorn, always on a thread of its own: in tests and `--sandbox` modes
+(`run_sandbox`), or for `frigade sandbox`, whose main thread waits for SIGINT or SIGTERM.
 
     from frigade_cli.sandbox import DestinationConfig, SandboxConfig, run_sandbox
 
@@ -10,6 +11,7 @@
 The socket is bound before the server starts, so the port (0 picks a free one) and the URLs are
 known up front and a port in use is reported as an error, not a traceback. `run_sandbox` returns
 once the server accepts connections and stops it (sending waiting batches first) on exit.
+Stopping happens around uvicorn's public API (`Server.should_exit`), not inside its internals.
 uvicorn and Starlette are imported only when a sandbox starts.
 """
 
@@ -255,9 +257,14 @@ class RunningSandbox:
             return
         deadline = time.monotonic() + self.sandbox.config.drain_timeout + 5.0
         while not done.done():
-            if self._forced.is_set() or time.monotonic() > deadline:
+            forced = self._forced.is_set()
+            if forced or time.monotonic() > deadline:
                 done.cancel()
-                self.sandbox.log("stopped at once: deliveries in flight were not waited for")
+                self.sandbox.log(
+                    "stopped at once: deliveries in flight were not waited for"
+                    if forced
+                    else "stopped with deliveries still pending"
+                )
                 return
             with contextlib.suppress(Exception):
                 done.result(timeout=0.05)

@@ -308,3 +308,63 @@ def test_the_server_is_driven_through_uvicorns_public_api_only() -> None:
         for name, value in vars(uvicorn_server).items()
         if isinstance(value, type) and issubclass(value, uvicorn.Server)
     ]
+
+
+def test_strict_spec_refuses_what_the_quick_checks_let_through() -> None:
+    odd = {"type": "track", "userId": "u1", "event": "E", "properties": [1]}
+    with sandbox_process("--strict-spec") as strict:
+        refused = strict.segment_batch([odd])
+        assert refused.status_code == 400
+        assert "properties" in refused.json()["message"]
+    with sandbox_process() as quick:
+        assert quick.segment_batch([odd]).status_code == 200
+
+
+def test_given_keys_are_the_ones_accepted() -> None:
+    keys = ("api_private_given_0000abcd", "api_public_given_0000abcd", "wk_given_0000abcd")
+    with sandbox_process(
+        "--api-key", keys[0], "--public-key", keys[1], "--write-key", keys[2]
+    ) as sb:
+        users = sb.ready["frigade_api_url"] + "/v1/users"
+        mine = sb.http.get(
+            users, params={"userId": "u"}, headers={"Authorization": f"Bearer {keys[0]}"}
+        )
+        other = sb.http.get(
+            users, params={"userId": "u"}, headers={"Authorization": "Bearer api_private_other_1"}
+        )
+        public = sb.http.post(
+            sb.ready["frigade_api_url"] + "/v1/public/users",
+            json={"userId": "u"},
+            headers={"Authorization": f"Bearer {keys[1]}"},
+        )
+        batch = {"batch": [identify("u")]}
+        segment = sb.ready["segment_api_url"] + "/v1/batch"
+        right = sb.http.post(segment, json=batch, auth=(keys[2], ""))
+        wrong = sb.http.post(segment, json=batch, auth=("wk_other", ""))
+
+    assert (mine.status_code, other.status_code, public.status_code) == (404, 403, 201)
+    assert (right.status_code, wrong.status_code) == (200, 401)
+    for key in keys:
+        assert key.encode() not in sb.stderr
+
+
+def test_segment_api_url_receives_the_flow_state_forwards(recorder: Recorder) -> None:
+    with sandbox_process("--segment-api-url", recorder.url) as sb:
+        sb.http.post(
+            sb.ready["frigade_api_url"] + "/graphql",
+            headers=sb.bearer,
+            json={
+                "query": 'mutation { upsertIntegration(type: "SEGMENT", status: "ACTIVE", '
+                'connectionData: "{\\"writeKey\\": \\"wk_customer_0001\\"}") { id } }'
+            },
+        )
+        sb.http.post(
+            sb.ready["frigade_api_url"] + "/v1/public/flowStates",
+            json={"userId": "u1", "flowSlug": "onboarding", "actionType": "COMPLETED_FLOW"},
+            headers=sb.bearer,
+        )
+        wait_until(lambda: recorder.requests, what="the forwarded track event")
+
+    [request] = recorder.requests
+    assert request.path == "/v1/track"
+    assert request.json()["event"] == "flowResponse.completedFlow"
