@@ -52,6 +52,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 API_KEY = "api_private_benchmark0000"
 WRITE_KEY = "benchmark_write_key"
+RUN_SLOT = "runslot00000"  # 12 characters, as a run id
 SECTIONS = ("start-up", "sending", "memory", "tail", "sandbox", "latency-check")
 
 
@@ -433,7 +434,7 @@ def tail_throughput(frigade: list[str], env: dict[str, str], events: int) -> flo
         body = _segment_batch_body(100)
         started = time.perf_counter()
         _post_concurrently(port, "/v1/batch", body, events // 100, 4)
-        reader.join(timeout=120)
+        reader.join(timeout=60)
         elapsed = time.perf_counter() - started
     finally:
         proc.kill()
@@ -461,7 +462,11 @@ def _segment_batch_body(events: int) -> bytes:
     from frigade_cli.segment.factory import MessageFactory
 
     messages = []
-    for message in MessageFactory(seed=3).mix(events, ["identify", "group", "track"]):
+    # The run id sits in every messageId: each request puts its own in its place (tail shows a
+    # repeated messageId once, as Segment drops it).
+    for message in MessageFactory(seed=3, run_id=RUN_SLOT).mix(
+        events, ["identify", "group", "track"]
+    ):
         for name in ("receivedAt", "timestamp", "sentAt"):
             message.pop(name, None)
         messages.append(message)
@@ -470,6 +475,7 @@ def _segment_batch_body(events: int) -> bytes:
 
 def _post_concurrently(port: int, path: str, body: bytes, requests: int, senders: int) -> None:
     left = [requests]
+    sent = [0]
     lock = threading.Lock()
     failures: list[str] = []
 
@@ -481,7 +487,10 @@ def _post_concurrently(port: int, path: str, body: bytes, requests: int, senders
                 if left[0] <= 0:
                     break
                 left[0] -= 1
-            conn.request("POST", path, body=body, headers=headers)
+            with lock:
+                sent[0] += 1
+                unique = body.replace(RUN_SLOT.encode(), b"%012d" % sent[0])
+            conn.request("POST", path, body=unique, headers=headers)
             response = conn.getresponse()
             response.read()
             if response.status != 200:

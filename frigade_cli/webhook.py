@@ -19,7 +19,7 @@ from frigade_cli.errors import FrigadeCliError, InputError, UnsavedError
 from frigade_cli.http import RetryPolicy, check_url, is_retryable, send_with_retry
 from frigade_cli.keys import check_private_key, strip_bearer
 from frigade_cli.redact import is_secret_header, redact_text
-from frigade_cli.segment.batching import Batch, make_batches
+from frigade_cli.segment.batching import Batch, batch_encoded, make_batches
 from frigade_cli.segment.delivery import delivery_headers
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.fixtures import Override
@@ -74,6 +74,31 @@ def build_messages(
 ) -> list[dict[str, Any]]:
     """Every message `iter_messages` makes, in a list (for small runs and dry runs)."""
     return list(iter_messages(count, types, fixtures, overrides, seed, only_types))
+
+
+def iter_batches(
+    count: int | None,
+    types: list[str],
+    batch_size: int,
+    fixtures: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    only_types: Sequence[str] | None = None,
+    progress: ReadProgress | None = None,
+) -> Iterator[Batch]:
+    """The run's batches, made lazily from `iter_messages` (same arguments and errors).
+
+    Synthetic messages that nothing changes (no `--override`) take the fast path: encoded
+    straight from templates (`MessageFactory.encoded`), byte for byte what encoding each
+    message would give, with no dict made per message.
+    """
+    if not fixtures and not overrides:
+        if count is not None and count < 1:
+            raise InputError("--count must be at least 1")
+        encoded = MessageFactory(seed=seed).encoded(count or len(types), types)
+        return batch_encoded(encoded, batch_size)
+    messages = iter_messages(count, types, fixtures, overrides, seed, only_types, progress)
+    return make_batches(messages, batch_size)
 
 
 def iter_messages(
@@ -242,7 +267,8 @@ def webhook_headers(
 ) -> dict[str, str]:
     """The headers Segment sends with a batch: user agent, JSON, Authorization, X-Signature."""
     authorization = f"Bearer {key}" if key else "Bearer <your api_private_ key>"
-    first = batch.messages[0] if batch.messages else None
+    # Only a signature needs the first message (an encoded batch reads it back from its body).
+    first = batch.messages[0] if signing_secret and batch.size else None
     return dict(delivery_headers({"Authorization": authorization}, first, signing_secret))
 
 

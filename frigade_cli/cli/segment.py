@@ -82,7 +82,7 @@ def test_webhook(
             "when it is JSON), e.g. traits.plan=pro or track:properties.amount=5. Repeatable.",
         ),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (1-64).")] = 4,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once (1-64).")] = 8,
     signing_secret: Annotated[
         str | None,
         typer.Option(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,17 +16,39 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 4000  # Segment Webhooks (Actions): batch_size maximum
 
 
-@dataclass
 class Batch:
-    """One webhook request: a bare JSON array of messages, with its encoded body."""
+    """One webhook request: a bare JSON array of messages, with its encoded body.
 
-    index: int
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    body: bytes = b"[]"
+    A batch made from messages that came already encoded holds only its body and its size;
+    `messages` is read back from the body the first time it is asked for (to sign, to save).
+    """
+
+    __slots__ = ("_messages", "_size", "body", "index")
+
+    def __init__(
+        self,
+        index: int,
+        messages: list[dict[str, Any]] | None = None,
+        body: bytes = b"[]",
+        size: int | None = None,
+    ) -> None:
+        self.index = index
+        self.body = body
+        self._messages = messages
+        self._size = len(messages) if messages is not None else (size or 0)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        if self._messages is None:
+            self._messages = jsjson.loads(self.body)
+        return self._messages
 
     @property
     def size(self) -> int:
-        return len(self.messages)
+        return self._size
+
+    def __repr__(self) -> str:
+        return f"Batch(index={self.index}, size={self.size}, {len(self.body)} bytes)"
 
 
 def _message_id(message: dict[str, Any], n: int) -> str:
@@ -54,6 +75,39 @@ def make_batches(
             f"{MAX_BATCH_SIZE}"
         )
     return _batches(messages, batch_size, max_bytes)
+
+
+def batch_encoded(
+    encoded: Iterable[bytes], batch_size: int, max_bytes: int = MAX_BATCH_BYTES
+) -> Iterator[Batch]:
+    """Batches of messages that come already encoded exactly as JSON.stringify writes them
+    (the synthetic messages' fast path), split as `make_batches` splits; lazy likewise.
+
+    Each item must be one message's JSON object, under 32 KB: it is not checked again.
+    """
+    if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:
+        raise InputError(
+            f"batch size {batch_size} is out of range: Segment allows {MIN_BATCH_SIZE} to "
+            f"{MAX_BATCH_SIZE}"
+        )
+    return _encoded_batches(encoded, batch_size, max_bytes)
+
+
+def _encoded_batches(encoded: Iterable[bytes], batch_size: int, max_bytes: int) -> Iterator[Batch]:
+    index = 0
+    parts: list[bytes] = []
+    length = 2
+    for data in encoded:
+        added = len(data) + (1 if parts else 0)
+        if parts and (len(parts) >= batch_size or length + added > max_bytes):
+            yield Batch(index, None, b"[" + b",".join(parts) + b"]", len(parts))
+            index += 1
+            parts, length = [], 2
+            added = len(data)
+        parts.append(data)
+        length += added
+    if parts:
+        yield Batch(index, None, b"[" + b",".join(parts) + b"]", len(parts))
 
 
 def _batches(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from frigade_cli.errors import InputError
-from frigade_cli.segment.batching import MAX_BATCH_SIZE, make_batches
+from frigade_cli.segment.batching import MAX_BATCH_SIZE, batch_encoded, make_batches
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
 
@@ -245,3 +245,30 @@ def test_an_oversize_message_further_on_stops_after_the_messages_before_it() -> 
         next(batches)
 
     assert sizes == [100, 50]
+
+
+def test_encoded_messages_are_batched_as_the_messages_themselves_would_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from frigade_cli.segment import factory
+
+    monkeypatch.setattr(factory, "now_ms", lambda: 1_790_000_000_123)  # same instant both ways
+    made = MessageFactory(seed=4, run_id="r").mix(2500, ["identify", "group", "track"])
+    encoded = MessageFactory(seed=4, run_id="r").encoded(2500, ["identify", "group", "track"])
+
+    from_dicts = list(make_batches(made, 100, max_bytes=40_000))
+    from_bytes = list(batch_encoded(encoded, 100, max_bytes=40_000))
+
+    assert [(b.index, b.size, b.body) for b in from_bytes] == [
+        (b.index, b.size, b.body) for b in from_dicts
+    ]
+    assert from_bytes[0].size < 100  # the byte cap split them
+    assert from_bytes[3].messages == from_dicts[3].messages  # read back from the body
+
+
+def test_encoded_batches_are_lazy_and_check_the_batch_size() -> None:
+    batches = batch_encoded(MessageFactory(seed=1).encoded(10_000_000, ["track"]), 100)
+
+    assert next(batches).size == 100
+    with pytest.raises(InputError, match="4001"):
+        batch_encoded([], 4001)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
+import shutil
+import subprocess
 import tracemalloc
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -11,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from frigade_cli import __version__
+from frigade_cli.segment import factory as factory_module
+from frigade_cli.segment import jsjson
 from frigade_cli.segment.factory import MessageFactory, iso_millis
 from frigade_cli.segment.messages import MESSAGE_TYPES, message_problem
 
@@ -198,3 +203,55 @@ def test_a_long_run_is_made_without_holding_its_messages() -> None:
     assert seen == 100_000
     assert last.endswith("-0100000")
     assert peak < 4_000_000
+
+
+FROZEN_MS = 1_790_000_000_123
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One instant for every message, so two ways of making the same draws can be compared."""
+    monkeypatch.setattr(factory_module, "now_ms", lambda: FROZEN_MS)
+
+
+def test_encoded_messages_are_the_bytes_each_message_encodes_to(frozen_clock: None) -> None:
+    made = MessageFactory(seed=5, run_id="r1").mix(3000, MESSAGE_TYPES)
+    encoded = MessageFactory(seed=5, run_id="r1").encoded(3000, MESSAGE_TYPES)
+
+    pairs = list(zip(made, encoded, strict=True))
+
+    assert all(jsjson.dumps(message) == data for message, data in pairs)
+    assert {json.loads(data)["type"] for _, data in pairs} == set(MESSAGE_TYPES)
+
+
+def test_encoded_messages_are_spec_valid_and_unique_with_the_real_clock() -> None:
+    encoded = list(MessageFactory(seed=3).encoded(1200, MESSAGE_TYPES))
+    messages = [json.loads(data) for data in encoded]
+
+    assert [message_problem(m) for m in messages] == [None] * 1200
+    assert len({m["messageId"] for m in messages}) == 1200
+    assert all(SEGMENT_TIME.match(m[field]) for m in messages for field in TIME_FIELDS)
+
+
+def test_encoded_is_a_generator() -> None:
+    encoded = MessageFactory(seed=1).encoded(10_000_000, ["track"])
+
+    assert inspect.isgenerator(encoded)
+    assert json.loads(next(encoded))["messageId"].endswith("-0000001")
+
+
+def test_encoded_bytes_are_what_javascript_writes_for_them() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: JavaScript's JSON.stringify is the oracle here")
+    encoded = list(MessageFactory(seed=8).encoded(60, MESSAGE_TYPES))
+    script = (
+        "const lines = require('fs').readFileSync(0, 'utf8').split('\\n').filter(Boolean);"
+        "process.stdout.write(lines.map(l => JSON.stringify(JSON.parse(l))).join('\\n'));"
+    )
+
+    out = subprocess.run(
+        [node, "-e", script], input=b"\n".join(encoded), capture_output=True, check=True
+    ).stdout
+
+    assert out.split(b"\n") == encoded
