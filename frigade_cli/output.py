@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,24 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from frigade_cli.redact import redact_text
+
+# C0 and C1 control characters but tab and newline: text a server sent (an error body, an
+# event name) must not move the cursor, recolour or clear the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`), for people's terminals.
+
+    With `one_line`, newlines and tabs are escaped too. JSON output needs none of this: JSON
+    escapes control characters itself.
+    """
+    pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +53,10 @@ class Terminal:
 
     def redact(self, text: str) -> str:
         return redact_text(text, self._secrets)
+
+    def shown(self, text: str, *, one_line: bool = False) -> str:
+        """Text for people: redacted, control characters escaped (see `printable`)."""
+        return printable(self.redact(text), one_line=one_line)
 
     # Streams (rich imported lazily: it is the heaviest import of a plain command) -------------
     @property
@@ -109,7 +132,7 @@ class Terminal:
 
     def line(self, text: str = "") -> None:
         """A plain line of data on stdout."""
-        sys.stdout.write(self.redact(text) + "\n")
+        sys.stdout.write(self.shown(text) + "\n")
         sys.stdout.flush()
 
     def table(
@@ -128,30 +151,31 @@ class Terminal:
         for column in columns:
             table.add_column(column, overflow="fold")  # never cut a value with '…'
         for row in rows:
-            table.add_row(*(self.redact(str(cell)) for cell in row))
+            table.add_row(*(self.shown(str(cell)) for cell in row))
         self.out.print(table)
 
     # Messages on stderr -------------------------------------------------------------------------
     def info(self, text: str) -> None:
         if not self.quiet:
             # Text, not markup=False: that flag would also reach a live progress bar's columns.
-            self.err.print(_plain(self.redact(text)))
+            self.err.print(_plain(self.shown(text)))
 
     def success(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(f"[green]✓[/green] {_escape(self.redact(text))}")
+            self.err.print(f"[green]✓[/green] {_escape(self.shown(text))}")
 
     def warn(self, text: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {_escape(self.redact(text))}")
+        self.err.print(f"[yellow]warning:[/yellow] {_escape(self.shown(text))}")
 
     def error(self, text: str, hint: str | None = None) -> None:
         # One line, so a CI log shows the whole story where it failed.
         message = f"{text}; {hint}" if hint else text
-        self.err.print(f"[red]error:[/red] {_escape(self.redact(message))}", soft_wrap=True)
+        shown = _escape(self.shown(message, one_line=True))
+        self.err.print(f"[red]error:[/red] {shown}", soft_wrap=True)
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self.err.print(_plain(self.redact(text), "dim"))
+            self.err.print(_plain(self.shown(text), "dim"))
 
     def progress(self, total: int, description: str) -> Progress | None:
         """A progress bar on stderr, only when stderr is a terminal and output is not quiet."""
