@@ -47,7 +47,7 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
         text = _AUTH_HEADER.sub(lambda m: _redact_match(m, text), text)
     if "api_p" in text:
         text = _FRIGADE_KEY.sub(lambda m: _redact_match(m, text), text)
-    if "://" in text and "@" in text:
+    if "@" in text and "://" in text:
         text = _URL_USERINFO.sub(_redact_userinfo, text)
     if "=" in text:
         text = _SECRET_QUERY.sub(_redact_query_value, text)

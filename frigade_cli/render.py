@@ -329,6 +329,7 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
         (result.rejected, "request(s) rejected"),
         (result.forward_failures, "forward(s) failed"),
         (result.reconnects, "reconnect(s)"),
+        (result.missed, "missed (no longer held by the sandbox)"),
     ):
         if count:
             parts.append(f"{count} {what}")

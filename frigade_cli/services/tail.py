@@ -95,6 +95,7 @@ class TailResult:
     forwarded: int = 0
     forward_failures: int = 0
     reconnects: int = 0
+    missed: int = 0
     stopped_because: str | None = None
     timeout: float | None = None
 
@@ -369,6 +370,32 @@ def _listen(app: App, req: TailRequest, timeout: float | None) -> TailResult:
 # Following the sandbox --------------------------------------------------------------------------
 
 
+@dataclass
+class StreamCursor:
+    """Where a reader of the sandbox's stream is: its run and the last seq seen (ids `RUN.SEQ`).
+
+    Read unfiltered, the stream's seqs are consecutive, so a gap is events the sandbox no longer
+    had (its buffer overflowed during a disconnect, or it dropped them for a slow reader).
+    """
+
+    run: str | None = None
+    seq: int = 0
+    last_id: str | None = None
+
+    def advance(self, event_id: str, opening: bool = False) -> tuple[bool, int, bool]:
+        """(new, missed, restarted) for an event's id, or the position a stream opens at."""
+        this_run, _, text = event_id.rpartition(".")
+        seq = int(text) if text.isdigit() else 0
+        restarted = self.run is not None and this_run != self.run
+        if self.run is not None and not restarted and seq <= self.seq:
+            return False, 0, False  # already seen: a stream replays nothing twice
+        missed = 0
+        if self.run is not None and not restarted and not opening:
+            missed = seq - self.seq - 1
+        self.run, self.seq, self.last_id = this_run, seq, event_id
+        return True, missed, restarted
+
+
 class _Unreachable(Exception):
     """No stream could be opened (retried with backoff)."""
 
@@ -396,33 +423,27 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
     flt = _filter(req, listening=False)
     output = _Output(app, req.json_output)
     result = TailResult("sandbox", url)
-    params: list[tuple[str, str]] = [("side", s) for s in sorted(sides)]
-    params += [("type", k) for k in sorted(flt.kinds or ())]
-    if flt.user_id is not None:
-        params.append(("userId", flt.user_id))
+    cursor = StreamCursor()
 
-    last_id: str | None = None
-    run: str | None = None
-    last_seq = 0
-
-    def position(event_id: str) -> bool:
-        """Note the stream's position `RUN.SEQ`; False when that event was already shown."""
-        nonlocal last_id, run, last_seq
-        this_run, _, seq_text = event_id.rpartition(".")
-        seq = int(seq_text) if seq_text.isdigit() else 0
-        if run is not None and this_run != run:
+    def position(event_id: str, opening: bool = False) -> bool:
+        """Note the stream's position; False when that event was already shown."""
+        new, missed, restarted = cursor.advance(event_id, opening)
+        if restarted:
             terminal.warn("the sandbox restarted: showing the events it has received since")
-        elif seq and seq <= last_seq:
-            return False  # a stream replays nothing twice; this guards it anyway
-        run, last_seq, last_id = this_run, seq, event_id
-        return True
+        if missed:
+            result.missed += missed
+            terminal.warn(
+                f"missed {missed} event(s): the sandbox no longer held them (it keeps the last "
+                "1000, and drops events for a reader that falls behind)"
+            )
+        return new
 
     def handle(event_id: str, data: str) -> None:
         if not position(event_id):
             return
         item = orjson.loads(data)
         kind, message = str(item.get("kind")), item.get("message")
-        if not flt.matches(kind, message):
+        if (sides and item.get("side") not in sides) or not flt.matches(kind, message):
             return
         try:
             if req.json_output:
@@ -442,10 +463,12 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
         import httpx
         from httpx_sse import SSEError, aconnect_sse
 
+        last_id = cursor.last_id
         headers = {"Last-Event-ID": last_id} if last_id else {}
         connected = False
         try:
-            async with aconnect_sse(client, "GET", url, params=params, headers=headers) as source:
+            # Unfiltered, so the ids are consecutive and a gap shows what was missed.
+            async with aconnect_sse(client, "GET", url, headers=headers) as source:
                 response = source.response
                 if response.status_code in (400, 404):
                     body = (await response.aread()).decode(errors="replace")[:200]
@@ -464,7 +487,7 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
                     if sse.data:
                         handle(sse.id, sse.data)
                     elif sse.id:
-                        position(sse.id)  # where the stream starts: resume from here
+                        position(sse.id, opening=True)  # where the stream starts
         except SSEError as exc:
             raise UpstreamError(f"{url} is not an event stream: {exc}") from None
         except httpx.HTTPError as exc:

@@ -166,3 +166,34 @@ def test_a_stream_resumes_after_its_own_ids_and_replays_after_another_runs() -> 
     assert sse_bytes(hub.recent(StreamFilter())[0], hub.run).startswith(
         f"id: {hub.run}.1\ndata: ".encode()
     )
+
+
+def test_a_stream_cursor_shows_each_event_once_and_counts_gaps_and_restarts() -> None:
+    from frigade_cli.services.tail import StreamCursor
+
+    cursor = StreamCursor()
+    steps = [
+        ("r1.5", True),  # the stream opens after event 5
+        ("r1.6", False),
+        ("r1.7", False),
+        ("r1.7", False),  # already seen
+        ("r1.7", True),  # a reconnect opens where the reader was
+        ("r1.10", False),  # 8 and 9 were no longer held
+        ("r2.0", True),  # the sandbox restarted: its stream opens before its first event
+        ("r2.1", False),
+        ("r2.4", False),  # 2 and 3 gone from the new run's buffer
+    ]
+    seen = [cursor.advance(event_id, opening) for event_id, opening in steps]
+
+    assert seen == [
+        (True, 0, False),
+        (True, 0, False),
+        (True, 0, False),
+        (False, 0, False),
+        (False, 0, False),
+        (True, 2, False),
+        (True, 0, True),
+        (True, 0, False),
+        (True, 2, False),
+    ]
+    assert cursor.last_id == "r2.4"
