@@ -517,8 +517,9 @@ def fmt(value: float, unit: str) -> str:
     return f"{value:,.2f}"
 
 
-def table(bench: Bench, ceilings: dict[str, float]) -> str:
-    bars = {bar.metric: bar for bar in BARS}
+def table(bench: Bench, ceilings: dict[str, float], judge: bool = True) -> str:
+    """The results as a Markdown table; `judge` false (a --quick run) leaves the bars out."""
+    bars = {bar.metric: bar for bar in BARS} if judge else {}
     rows = [("figure", "unit", "median", "min-max", "bar", "held")]
     for name, value in ceilings.items():
         rows.append((name, "events/s", fmt(value, "events/s"), "", "", ""))
@@ -636,12 +637,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bars": [
             {"metric": bar.metric, "bar": bar.text(), "held": bar.held(bench.metrics)}
             for bar in BARS
-            if bar.metric in bench.metrics
+            if bar.metric in bench.metrics and not args.quick  # a sanity run judges nothing
         ],
     }
     args.json_path.write_text(json.dumps(results, indent=2) + "\n")
     sys.stderr.flush()
-    print(table(bench, ceilings))
+    print(table(bench, ceilings, judge=not args.quick))
     print(f"\n{args.rounds} round(s) on {machine()['cpus']} CPUs, load {machine()['load_average']};"
           f" results written to {args.json_path}")  # fmt: skip
 
