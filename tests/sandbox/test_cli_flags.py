@@ -101,6 +101,13 @@ def test_fail_with_429_answers_frigades_monthly_active_user_cap(cli: Cli) -> Non
         assert summary["retries"] == 0
         assert summary["accepted"]["events"] == 0
         assert sb.control("/config")["fail_with"] == 429
+        # ...while the emulated Segment destination retries it, as Segment retries every 429.
+        sb.segment_batch([identify("u2")])
+        given_up = wait_until(
+            lambda: sb.control("/undeliverable")["batches"], timeout=30.0, what="the give-up"
+        )
+        assert given_up[0]["status"] == 429
+        assert given_up[0]["attempts"] == sb.control("/config")["retry"]["attempts"] > 1
 
 
 def test_without_fail_with_faults_are_503_and_without_fail_rate_there_are_none() -> None:
