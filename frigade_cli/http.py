@@ -365,7 +365,9 @@ class PooledSender:
             mapped = self._errors.get(type(exc))
             if mapped is None:
                 raise
-            raise mapped(str(exc)) from exc
+            # A timeout is named alone, as httpx's own client reports one ("ReadTimeout").
+            timed_out = issubclass(mapped, httpx.TimeoutException)
+            raise mapped("" if timed_out else str(exc)) from exc
         response = httpx.Response(
             answer.status, headers=answer.headers, content=answer.content, request=request
         )

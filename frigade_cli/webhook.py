@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import random
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli.clients.frigade import is_quota_exhausted
 from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.errors import InputError, UnsavedError
+from frigade_cli.errors import FrigadeCliError, InputError, UnsavedError
 from frigade_cli.http import RetryPolicy, check_url, is_retryable, send_with_retry
 from frigade_cli.keys import check_private_key, strip_bearer
 from frigade_cli.redact import is_secret_header, redact_text
 from frigade_cli.segment.batching import Batch, make_batches
 from frigade_cli.segment.delivery import delivery_headers
 from frigade_cli.segment.factory import MessageFactory
-from frigade_cli.segment.fixtures import Override, fresh_copy, load_fixtures
+from frigade_cli.segment.fixtures import Override
 from frigade_cli.segment.messages import FRIGADE_TYPES, MAX_MESSAGE_ID_LENGTH, MESSAGE_TYPES
 from frigade_cli.spool import SpooledBatch, write_spool
 from frigade_cli.stats import LatencySummary
 
 if TYPE_CHECKING:
     import httpx
+
+    from frigade_cli.http import PooledSender
+    from frigade_cli.segment.fixtures import ReadProgress
 
 SEGMENT_USER_AGENT = "Segment (Actions)"
 KEY_HELP = (
@@ -66,72 +72,169 @@ def build_messages(
     seed: int | None = None,
     only_types: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The messages to send: synthetic ones, or copies of fixture templates, overrides applied.
+    """Every message `iter_messages` makes, in a list (for small runs and dry runs)."""
+    return list(iter_messages(count, types, fixtures, overrides, seed, only_types))
 
-    `only_types` keeps just the fixture messages of those types (`--types` with `--fixture`).
+
+def iter_messages(
+    count: int | None,
+    types: list[str],
+    fixtures: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    only_types: Sequence[str] | None = None,
+    progress: ReadProgress | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The messages to send, made one at a time: synthetic ones, or fixture messages, overrides
+    applied. Memory stays flat however large `count` or the fixture files are.
+
+    Synthetic messages cycle through `types`; `count` defaults to one of each. Fixture files are
+    read lazily, in order, and read again from the start when `count` asks for more messages
+    than they hold; `count` defaults to each fixture message once. `only_types` keeps just the
+    fixture messages of those types (`--types` with `--fixture`); `progress` is updated as the
+    files are read.
     An explicit `messageId` (a fixture's own, or `--override messageId=X`) is sent as given the
-    first time; when `count` repeats it, each further copy gets `X-2`, `X-3`, ... so that no two
-    messages of a run share an id unless the fixture itself says so.
+    first time; each further copy gets `X-2`, `X-3`, ... so that no two messages of a run share
+    an id unless the fixture itself says so.
+
+    Raised before the first message: InputError for a count under 1, a bad override, a missing
+    fixture, and a synthetic message the overrides make invalid (overrides are the same for
+    every message of a type, so the first of each type decides). Raised when the iteration
+    reaches it: InputError naming the file and line of a bad fixture message.
     """
-    parsed = [Override.parse(o) for o in overrides]
-    factory = MessageFactory(seed=seed)
     if count is not None and count < 1:
         raise InputError("--count must be at least 1")
+    parsed = [Override.parse(o) for o in overrides]
+    factory = MessageFactory(seed=seed)
     if not fixtures:
-        messages = list(factory.mix(count or len(types), types))
-        for message in messages:
-            for override in parsed:
-                override.apply(message)
-        if parsed:
-            from frigade_cli.segment.messages import validate_message
+        return _synthetic(factory, count or len(types), types, parsed)
+    from frigade_cli.segment.fixtures import iter_fixture_messages
 
-            if any(o.path == ("messageId",) for o in parsed):
-                _number_repeated_ids(messages)
-            for n, message in enumerate(messages, start=1):
-                validate_message(message, f"message {n} after --override")
+    # Resolve every file and read the first message now, so a missing file or an empty
+    # selection is refused before anything is sent.
+    first = iter_fixture_messages(fixtures, parsed, only_types=only_types, progress=progress)
+    head = next(first, None)
+    if head is None:
+        wanted = f" of type {', '.join(only_types)} (--types)" if only_types else ""
+        raise InputError(f"no fixture message{wanted} in {', '.join(fixtures)}")
+    return _from_fixtures(
+        itertools.chain([head], first), factory, count, fixtures, parsed, only_types
+    )
+
+
+def _synthetic(
+    factory: MessageFactory, count: int, types: list[str], overrides: list[Override]
+) -> Iterator[dict[str, Any]]:
+    messages = factory.mix(count, types)
+    if not overrides:
         return messages
-    templates = load_fixtures(fixtures, parsed)
-    if only_types is not None:
-        templates = [t for t in templates if t.get("type") in only_types]
-        if not templates:
-            raise InputError(f"no fixture message is of type {', '.join(only_types)} (--types)")
-    taken = {str(t["messageId"]) for t in templates if t.get("messageId")}
-    messages = []
-    for i in range(count or len(templates)):
-        template = templates[i % len(templates)]
-        copy = fresh_copy(template, factory.run_id, i)
-        given = template.get("messageId")
-        if given:
-            repeat = i // len(templates)
-            copy["messageId"] = given if repeat == 0 else _derived_id(str(given), repeat + 1, taken)
-        messages.append(copy)
-    return messages
+    from frigade_cli.segment.messages import message_problem
+
+    # The first message of each type shows what the overrides do to every one of that type.
+    head = list(itertools.islice(messages, len(types)))
+    ids = _RepeatedIds()
+    for n, message in enumerate(head, start=1):
+        for override in overrides:
+            override.apply(message)
+        problem = message_problem(message)
+        if problem:
+            raise InputError(f"message {n} after --override: {problem}")
+    return _overridden(head, messages, overrides, ids, count)
 
 
-def _derived_id(given: str, n: int, taken: set[str]) -> str:
-    """`given-n`, unique in `taken` (which it joins) and within Segment's 100-character limit."""
-    suffix = f"-{n}"
-    candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
-    extra = 1
-    while candidate in taken:
-        extra += 1
-        suffix = f"-{n}-{extra}"
-        candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
-    taken.add(candidate)
-    return candidate
+def _overridden(
+    head: list[dict[str, Any]],
+    rest: Iterator[dict[str, Any]],
+    overrides: list[Override],
+    ids: _RepeatedIds,
+    count: int,
+) -> Iterator[dict[str, Any]]:
+    from frigade_cli.segment.messages import validate_message
+
+    renumber = any(o.path == ("messageId",) for o in overrides)
+    for message in head:
+        if renumber:
+            ids.number(message)
+        yield message
+    for n, message in enumerate(rest, start=len(head) + 1):
+        for override in overrides:
+            override.apply(message)
+        if renumber:
+            ids.number(message)
+        yield validate_message(message, f"message {n} of {count} after --override")
 
 
-def _number_repeated_ids(messages: list[dict[str, Any]]) -> None:
-    """Within generated messages, the 2nd, 3rd, ... holder of one id get `id-2`, `id-3`, ..."""
-    taken = {str(m.get("messageId")) for m in messages}
-    seen: dict[str, int] = {}
-    for message in messages:
+def _from_fixtures(
+    first_pass: Iterator[dict[str, Any]],
+    factory: MessageFactory,
+    count: int | None,
+    fixtures: Sequence[str],
+    overrides: list[Override],
+    only_types: Sequence[str] | None,
+) -> Iterator[dict[str, Any]]:
+    from frigade_cli.segment.fixtures import iter_fixture_messages
+
+    ids = _RepeatedIds()
+    n = 0
+    repeat = 0
+    source = first_pass
+    while True:
+        for message in source:
+            if count is not None and n >= count:
+                return
+            given = message.get("messageId")
+            if not given:
+                # Unique across runs and repeats of the same file; Segment dedups on it.
+                message["messageId"] = (
+                    f"frigade-cli-{factory.run_id}-{n:07d}-{uuid.uuid4().hex[:12]}"
+                )
+            elif repeat == 0:
+                if count is not None:  # repeats may follow: remember the ids they must avoid
+                    ids.taken.add(str(given))
+            else:
+                message["messageId"] = ids.derive(str(given), repeat + 1)
+            n += 1
+            yield message
+        if count is None or n >= count:
+            return
+        repeat += 1
+        source = iter_fixture_messages(fixtures, overrides, only_types=only_types)
+
+
+class _RepeatedIds:
+    """`X-2`, `X-3`, ... for the 2nd, 3rd, ... message given the id X, never an id in `taken`.
+
+    Holds only the ids given explicitly and the rare derived id that had to dodge one, never
+    one entry per message: derived ids of different counts cannot equal each other.
+    """
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self._seen: dict[str, int] = {}
+
+    def number(self, message: dict[str, Any]) -> None:
+        """Give `message` its id's next derived form when the id was seen before."""
         given = message.get("messageId")
         if not isinstance(given, str):
-            continue
-        seen[given] = seen.get(given, 0) + 1
-        if seen[given] > 1:
-            message["messageId"] = _derived_id(given, seen[given], taken)
+            return
+        seen = self._seen[given] = self._seen.get(given, 0) + 1
+        if seen == 1:
+            self.taken.add(given)
+        else:
+            message["messageId"] = self.derive(given, seen)
+
+    def derive(self, given: str, n: int) -> str:
+        """`given-n`, unique against `taken`, within Segment's 100-character limit."""
+        suffix = f"-{n}"
+        candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
+        extra = 1
+        while candidate in self.taken:
+            extra += 1
+            suffix = f"-{n}-{extra}"
+            candidate = given[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
+        if extra > 1:
+            self.taken.add(candidate)
+        return candidate
 
 
 def webhook_headers(
@@ -166,26 +269,94 @@ class BatchOutcome:
 IN_FLIGHT_ABANDONED = "abandoned in flight at a second interrupt (the server may have it already)"
 
 
+class LatencySample:
+    """Request latencies in ms, in bounded memory: every one up to `keep`, then a uniform
+    reservoir sample of them (Vitter's algorithm R); the count and the maximum stay exact."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self.count = 0
+        self.max: float | None = None
+        self.values: list[float] = []
+        self._rng = random.Random(0)
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.max = value if self.max is None or value > self.max else self.max
+        if len(self.values) < self.keep:
+            self.values.append(value)
+            return
+        slot = self._rng.randrange(self.count)
+        if slot < self.keep:
+            self.values[slot] = value
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        summary = LatencySummary.of(self.values).as_dict()
+        summary["count"] = self.count
+        summary["max"] = round(self.max, 2) if self.max is not None else None
+        return summary
+
+
 @dataclass
 class DeliveryReport:
-    """A run's figures, filled in as batches complete, so an interrupted run still has them."""
+    """A run's figures, filled in as batches complete, so an interrupted run still has them.
+
+    Counters, not a list of every batch: a streamed run (`WebhookSender.deliver` with a
+    `source`) keeps only the batches not accepted yet (in flight, failed, or abandoned), for the
+    spool, so memory stays flat however many batches pass. `batches` is the planned list of a
+    run that gives one up front (small runs); its batches are taken from it.
+    """
 
     url: str
     batch_size: int
     batches: list[Batch] = field(default_factory=list)
-    outcomes: dict[int, BatchOutcome] = field(default_factory=dict)
+    outcomes: dict[int, BatchOutcome] = field(default_factory=dict)  # of unaccepted batches,
+    # and of every batch of a planned run
     retries: int = 0
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
-    stopped_because: str | None = None  # auth, quota, network or interrupted
+    send_started: float | None = None  # when the first request left
+    stopped_because: str | None = None  # auth, quota, network, input or interrupted
     auth_status: int | None = None
     spool_file: Path | None = None
     spool_error: str | None = None
     abandoned: set[int] = field(default_factory=set)  # batch indexes cut off mid-request
+    taken_batches: int = 0  # batches taken from the source so far
+    taken_events: int = 0
+    accepted_batches: int = 0
+    accepted_events: int = 0
+    status_codes: dict[str, int] = field(default_factory=dict)
+    latencies: LatencySample = field(default_factory=LatencySample)
+    pending: dict[int, Batch] = field(default_factory=dict)  # taken, not accepted (yet)
+    rest: Iterator[Batch] | None = None  # a stopped stream's batches never taken
+    source_error: Exception | None = None  # why the stream of messages broke off
+
+    def take(self, batch: Batch) -> None:
+        """A batch leaves the source for sending: counted, and kept until it is accepted."""
+        self.taken_batches += 1
+        self.taken_events += batch.size
+        self.pending[batch.index] = batch
+
+    def record(self, batch: Batch, outcome: BatchOutcome, planned: bool) -> None:
+        """What the server did with a batch (planned: keep every outcome, for small runs)."""
+        name = str(outcome.status) if outcome.status is not None else "network-error"
+        self.status_codes[name] = self.status_codes.get(name, 0) + 1
+        if outcome.latency_ms is not None:
+            self.latencies.add(outcome.latency_ms)
+        if outcome.accepted:
+            self.accepted_batches += 1
+            self.accepted_events += outcome.events
+            self.pending.pop(batch.index, None)
+            if planned:
+                self.outcomes[batch.index] = outcome
+        else:
+            self.outcomes[batch.index] = outcome
 
     @property
     def events(self) -> int:
-        return sum(b.size for b in self.batches)
+        """Events of the run: taken from the source, plus any left in a planned list."""
+        untaken = sum(b.size for b in self.batches[self.taken_batches :])
+        return self.taken_events + untaken
 
     @property
     def interrupted(self) -> bool:
@@ -195,12 +366,18 @@ class DeliveryReport:
     def quota_exhausted(self) -> bool:
         return self.stopped_because == "quota"
 
-    def _accepted(self) -> list[BatchOutcome]:
-        return [o for o in self.outcomes.values() if o.accepted]
-
-    def unaccepted_batches(self) -> list[Batch]:
-        accepted = {o.index for o in self._accepted()}
-        return [b for b in self.batches if b.index not in accepted]
+    def unaccepted_batches(self) -> Iterator[Batch]:
+        """Every batch not accepted, in order: taken ones, then any never taken (read lazily)."""
+        yield from sorted(self.pending.values(), key=lambda b: b.index)
+        yield from self.batches[self.taken_batches :]
+        if self.rest is not None:
+            try:
+                for batch in self.rest:
+                    self.taken_batches += 1
+                    self.taken_events += batch.size
+                    yield batch
+            except FrigadeCliError as exc:  # a bad message further on: keep what came before
+                self.source_error = self.source_error or exc
 
     @property
     def failed(self) -> list[BatchOutcome]:
@@ -208,37 +385,46 @@ class DeliveryReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.batches) and len(self._accepted()) == len(self.batches)
+        complete = self.rest is None and self.taken_batches >= len(self.batches)
+        return (
+            complete
+            and self.taken_batches > 0
+            and self.accepted_batches == self.taken_batches
+            and self.source_error is None
+        )
 
     def status_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for o in sorted(self.outcomes.values(), key=lambda o: o.index):
-            name = str(o.status) if o.status is not None else "network-error"
-            counts[name] = counts.get(name, 0) + 1
-        return counts
+        return dict(self.status_codes)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON summary (schema documented in the README)."""
-        accepted = self._accepted()
         failed = self.failed
-        duration = (self.finished or time.perf_counter()) - self.started
-        accepted_events = sum(o.events for o in accepted)
-        unsent = [b for b in self.batches if b.index not in self.outcomes]
+        end = self.finished or time.perf_counter()
+        duration = end - self.started
+        sending = end - self.send_started if self.send_started is not None else 0.0
+        unsent = [b for b in self.pending.values() if b.index not in self.outcomes]
+        unsent_events = sum(b.size for b in unsent) + sum(
+            b.size for b in self.batches[self.taken_batches :]
+        )
         return {
             "url": self.url,
             "batch_size": self.batch_size,
-            "batches": len(self.batches),
+            "batches": self.taken_batches + len(self.batches[self.taken_batches :]),
             "events": self.events,
-            "accepted": {"batches": len(accepted), "events": accepted_events},
+            "accepted": {"batches": self.accepted_batches, "events": self.accepted_events},
             "failed": {"batches": len(failed), "events": sum(o.events for o in failed)},
-            "unsent": {"batches": len(unsent), "events": sum(b.size for b in unsent)},
+            "unsent": {
+                "batches": len(unsent) + len(self.batches[self.taken_batches :]),
+                "events": unsent_events,
+            },
             "status_codes": self.status_counts(),
             "retries": self.retries,
-            "latency_ms": LatencySummary.of(
-                [o.latency_ms for o in self.outcomes.values() if o.latency_ms is not None]
-            ).as_dict(),
+            "latency_ms": self.latencies.as_dict(),
             "duration_s": round(duration, 3),
-            "events_per_s": round(accepted_events / duration, 1) if duration > 0 else None,
+            "events_per_s": round(self.accepted_events / duration, 1) if duration > 0 else None,
+            "send_events_per_s": (
+                round(self.accepted_events / sending, 1) if sending > 0 else None
+            ),
             "interrupted": self.interrupted,
             "stopped_because": self.stopped_because,
             "spool_file": str(self.spool_file) if self.spool_file else None,
@@ -249,28 +435,31 @@ class DeliveryReport:
     def spool(self, path: Path | None = None, secrets: Sequence[str | None] = ()) -> Path | None:
         """Keep every batch that was not accepted, so nothing the user sent is lost.
 
-        When the file cannot be written, `spool_error` says where and why (and None is returned).
+        A stopped stream's batches never taken are read now and kept too. When the file cannot
+        be written, `spool_error` says where and why (and None is returned).
         """
-        keep = []
-        for batch in self.unaccepted_batches():
-            outcome = self.outcomes.get(batch.index)
-            if batch.index in self.abandoned:
-                error: str | None = IN_FLIGHT_ABANDONED
-            else:
-                error = (outcome.error if outcome else None) or "not sent"
-            keep.append(
-                SpooledBatch(
+
+        def keep() -> Iterator[SpooledBatch]:
+            for batch in self.unaccepted_batches():
+                outcome = self.outcomes.get(batch.index)
+                if batch.index in self.abandoned:
+                    error: str | None = IN_FLIGHT_ABANDONED
+                else:
+                    error = (outcome.error if outcome else None) or "not sent"
+                yield SpooledBatch(
                     url=self.url,
                     messages=batch.messages,
                     status=outcome.status if outcome else None,
                     error=error,
                 )
-            )
+
         try:
-            self.spool_file = write_spool(keep, path, secrets)
+            self.spool_file = write_spool(keep(), path, secrets)
         except UnsavedError as exc:
             self.spool_file = None
             self.spool_error = exc.message
+        finally:
+            self.rest = None
         return self.spool_file
 
 
@@ -356,49 +545,76 @@ class WebhookSender:
             )
 
     async def deliver(
-        self, report: DeliveryReport, on_done: Callable[[BatchOutcome], None] | None = None
+        self,
+        report: DeliveryReport,
+        on_done: Callable[[BatchOutcome], None] | None = None,
+        source: Iterable[Batch] | None = None,
     ) -> None:
-        """Send every batch of `report`, recording outcomes in it as they complete."""
-        from frigade_cli.http import make_client
+        """Send the batches of `source` (else `report.batches`), recording each outcome in
+        `report` as it completes.
+
+        A pipeline: each of `concurrency` workers takes the next batch from `source` only when
+        it is free to send it, so the first request leaves as soon as one batch is made,
+        making overlaps sending, and at most `concurrency` batches are in flight (plus those
+        not accepted, kept for the spool). When the run stops early, the batches never taken
+        are left in `report.rest` for the spool. An error raised by `source` (a bad fixture
+        line) stops the run and is kept in `report.source_error`.
+        """
+        from frigade_cli.http import PooledSender
 
         self._loop = asyncio.get_running_loop()
         self._report = report
         if self._stops:
             report.stopped_because = report.stopped_because or "interrupted"
-        queue: asyncio.Queue[Batch] = asyncio.Queue()
-        for batch in report.batches:
-            queue.put_nowait(batch)
-        async with make_client(
-            timeout=self.timeout, log=self.log, max_connections=self.concurrency
-        ) as client:
+        planned = source is None
+        batches = iter(report.batches if source is None else source)
+        transport = PooledSender(
+            self.url, max_connections=self.concurrency, timeout=self.timeout, log=self.log
+        )
 
-            async def worker() -> None:
-                while report.stopped_because is None:
-                    try:
-                        batch = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    task = asyncio.ensure_future(self._send_one(client, batch, report))
-                    self._running[batch.index] = task
-                    try:
-                        outcome = await task
-                    except asyncio.CancelledError:
-                        if not task.cancelled():
-                            raise  # this worker itself is being cancelled
-                        continue  # stopped: the batch stays unsent, to be spooled
-                    finally:
-                        self._running.pop(batch.index, None)
-                    report.outcomes[batch.index] = outcome
-                    if on_done:
-                        on_done(outcome)
+        def next_batch() -> Batch | None:
+            try:
+                batch = next(batches, None)
+            except FrigadeCliError as exc:
+                report.source_error = exc
+                report.stopped_because = report.stopped_because or "input"
+                return None
+            if batch is not None:
+                report.take(batch)
+            return batch
 
-            workers = min(self.concurrency, max(1, len(report.batches)))
-            await asyncio.gather(*(worker() for _ in range(workers)))
-        report.finished = time.perf_counter()
-        self._loop = None
+        async def worker() -> None:
+            while report.stopped_because is None:
+                batch = next_batch()
+                if batch is None:
+                    return
+                if report.send_started is None:
+                    report.send_started = time.perf_counter()
+                task = asyncio.ensure_future(self._send_one(transport, batch, report))
+                self._running[batch.index] = task
+                try:
+                    outcome = await task
+                except asyncio.CancelledError:
+                    if not task.cancelled():
+                        raise  # this worker itself is being cancelled
+                    continue  # stopped: the batch stays unsent, to be spooled
+                finally:
+                    self._running.pop(batch.index, None)
+                report.record(batch, outcome, planned)
+                if on_done:
+                    on_done(outcome)
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        finally:
+            transport.close()
+            if not planned and report.stopped_because is not None:
+                report.rest = batches
+            report.finished = time.perf_counter()
+            self._loop = None
 
     async def _send_one(
-        self, client: httpx.AsyncClient, batch: Batch, report: DeliveryReport
+        self, transport: PooledSender, batch: Batch, report: DeliveryReport
     ) -> BatchOutcome:
         import httpx
 
@@ -411,9 +627,7 @@ class WebhookSender:
             started = time.perf_counter()
             self._requesting.add(batch.index)
             try:
-                response = await client.request(
-                    self.method, self.url, content=batch.body, headers=headers
-                )
+                response = await transport.request(self.method, batch.body, headers)
             finally:
                 self._requesting.discard(batch.index)
             outcome.latency_ms = (time.perf_counter() - started) * 1000

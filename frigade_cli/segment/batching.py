@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from frigade_cli.errors import InputError
+from frigade_cli.errors import FrigadeCliError, InputError
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
 
@@ -41,8 +41,12 @@ def make_batches(
 ) -> Iterator[Batch]:
     """Split `messages` into batches of at most `batch_size` whose body never exceeds `max_bytes`.
 
-    A batch size out of range is refused at once, before any message is read; a message over
-    Segment's 32 KB limit is refused, with an error naming it, when the iteration reaches it.
+    Lazy: a batch is made when it is asked for. A batch size out of range is refused at once,
+    before any message is read; a message over Segment's 32 KB limit is refused, with an error
+    naming it, when the iteration reaches it. When `messages` itself raises (a bad fixture line)
+    or a message is refused after the first batch, the messages before it are batched and
+    yielded first, then the error is raised; within the first batch it is raised at once, so a
+    small input with a bad message sends nothing.
     """
     if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:
         raise InputError(
@@ -65,8 +69,12 @@ def _batches(
     parts: list[bytes] = []
     length = 2  # the brackets
     n = 0
+    broken: FrigadeCliError | None = None
     while True:
-        message = next(source, None)
+        try:
+            message = next(source, None)
+        except FrigadeCliError as exc:  # a bad message further on: send what came before it
+            broken, message = exc, None
         if message is not None:
             n += 1
             try:
@@ -74,13 +82,24 @@ def _batches(
             except orjson.JSONEncodeError:  # what only the exact encoder writes (an int past 2**64)
                 data = jsjson.dumps(message)
             if len(data) > MAX_MESSAGE_BYTES:
-                data = _exact(message, n)
+                try:
+                    data = _exact(message, n)
+                except InputError as exc:  # over 32 KB: send what came before it
+                    broken, message = exc, None
+        if message is not None:
             added = len(data) + (1 if parts else 0)
+        if broken is not None and index == 0:
+            raise broken  # in the first batch: nothing is sent
         if current and (
             message is None or len(current) >= batch_size or length + added > max_bytes
         ):
             body = b"[" + b",".join(parts) + b"]"
             if body != jsjson.dumps(current):
+                if broken is not None:
+                    yield from _exact_batches(
+                        current, batch_size, max_bytes, index, n - len(current)
+                    )
+                    raise broken
                 rest = itertools.chain(current, [] if message is None else [message], source)
                 yield from _exact_batches(rest, batch_size, max_bytes, index, n - len(current))
                 return
@@ -89,6 +108,8 @@ def _batches(
             current, parts, length = [], [], 2
             added = len(data) if message is not None else 0
         if message is None:
+            if broken is not None:
+                raise broken
             return
         current.append(message)
         parts.append(data)
@@ -113,8 +134,22 @@ def _exact_batches(
     current: list[dict[str, Any]] = []
     encoded: list[bytes] = []
     length = 2
-    for n, message in enumerate(messages, start=seen + 1):
-        data = _exact(message, n)
+    numbered = enumerate(messages, start=seen + 1)
+    while True:
+        try:
+            n, message = next(numbered)
+        except StopIteration:
+            break
+        except FrigadeCliError:  # a bad message further on: send what came before it
+            if current and index > 0:
+                yield Batch(index, current, b"[" + b",".join(encoded) + b"]")
+            raise
+        try:
+            data = _exact(message, n)
+        except InputError:  # over 32 KB: send what came before it
+            if current and index > 0:
+                yield Batch(index, current, b"[" + b",".join(encoded) + b"]")
+            raise
         added = len(data) + (1 if encoded else 0)
         if current and (len(current) >= batch_size or length + added > max_bytes):
             yield Batch(index, current, b"[" + b",".join(encoded) + b"]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from frigade_cli.config import DEFAULT_API_URL, WEBHOOK_PATH
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import (
     AuthError,
+    FrigadeCliError,
     InputError,
     Interrupted,
     Terminated,
@@ -24,15 +26,15 @@ from frigade_cli.exit_codes import ExitCode
 from frigade_cli.http import RetryPolicy, check_url
 from frigade_cli.interrupts import StopSignals
 from frigade_cli.redact import redact_key
-from frigade_cli.segment.batching import MAX_BATCH_SIZE
+from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
+from frigade_cli.segment.fixtures import ReadProgress
 from frigade_cli.spool import read_spool
 from frigade_cli.webhook import (
     DeliveryReport,
     WebhookSender,
-    build_messages,
     check_webhook_key,
+    iter_messages,
     parse_types,
-    plan_batches,
     webhook_headers,
 )
 
@@ -152,28 +154,37 @@ def _run(
         )
     url = check_url(webhook_url(app, url), carries_secret=bool(key), what="webhook URL")
 
+    # Messages are made (or read) lazily and batched lazily: nothing holds the whole run.
+    fixture_progress: ReadProgress | None = None
+    total: int | None
     if spooled is not None:
-        messages = [m for batch in spooled for m in batch.messages]
+        messages: Iterable[dict[str, Any]] = (m for batch in spooled for m in batch.messages)
+        total = sum(len(batch.messages) for batch in spooled)
     else:
         types = parse_types(req.types)
-        messages = build_messages(
+        if req.fixtures and req.count is None:
+            fixture_progress = ReadProgress()
+        messages = iter_messages(
             req.count,
             types,
             req.fixtures,
             req.overrides,
             req.seed,
             only_types=types if req.types and req.fixtures else None,
+            progress=fixture_progress,
         )
-    batches = plan_batches(messages, req.batch_size)
+        total = req.count or (None if req.fixtures else len(types))
+    batches = make_batches(messages, req.batch_size)
 
     if req.dry_run:
+        planned = list(batches)
         if not key:
             terminal.warn("no API key configured: the Authorization header shows a placeholder")
-        requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in batches]
+        requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in planned]
         render.dry_run(terminal, requests, req.json_output)
+        events = sum(b.size for b in planned)
         terminal.info(
-            f"dry run: {_count(len(messages), 'event')} in {_count(len(batches), 'request')}, "
-            "nothing sent"
+            f"dry run: {_count(events, 'event')} in {_count(len(planned), 'request')}, nothing sent"
         )
         return None
 
@@ -188,15 +199,14 @@ def _run(
         log=terminal.debug if terminal.verbose else None,
         notice=terminal.warn,
     )
-    report = DeliveryReport(url=url, batch_size=req.batch_size, batches=batches)
-    terminal.info(
-        f"sending {_count(report.events, 'event')} in {_count(len(batches), 'batch')} to {url}"
-    )
+    report = DeliveryReport(url=url, batch_size=req.batch_size)
+    what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
+    terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
     # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
     # stop; they can never cut the save of what was not delivered short.
     with StopSignals() as signals:
         signals.on_signal(lambda n: _on_stop_signal(app, sender, n))
-        _deliver(app, sender, report)
+        _deliver(app, sender, report, batches, total, fixture_progress)
         if signals.requested:
             report.stopped_because = report.stopped_because or "interrupted"
         if req.resend is not None:
@@ -237,18 +247,34 @@ def _sandbox_check(sandbox: RunningSandbox, accepted: int) -> dict[str, Any]:
     }
 
 
-def _deliver(app: App, sender: WebhookSender, report: DeliveryReport) -> None:
-    progress = app.terminal.progress(report.events, "sending") if len(report.batches) > 1 else None
+def _deliver(
+    app: App,
+    sender: WebhookSender,
+    report: DeliveryReport,
+    batches: Iterator[Batch],
+    total: int | None,
+    reading: ReadProgress | None,
+) -> None:
+    """Run the pipeline, with a progress bar on a terminal: events sent of the total, or for
+    fixture files streamed once, the share of their bytes read."""
+    if reading is not None and reading.bytes_total:
+        progress = app.terminal.progress(reading.bytes_total, "reading")
+    else:
+        progress = app.terminal.progress(total, "sending") if total and total > 1 else None
 
     def on_done(outcome: Any) -> None:
-        if progress is not None:
+        if progress is None:
+            return
+        if reading is not None and reading.bytes_total:
+            progress.update(progress.task_ids[0], completed=reading.bytes_read)
+        else:
             progress.advance(progress.task_ids[0], outcome.events)
 
     if progress is not None:
         with progress:
-            asyncio.run(sender.deliver(report, on_done))
+            asyncio.run(sender.deliver(report, on_done, source=batches))
     else:
-        asyncio.run(sender.deliver(report, on_done))
+        asyncio.run(sender.deliver(report, on_done, source=batches))
 
 
 def _settle_resend(app: App, path: Path, report: DeliveryReport, secrets: list[str | None]) -> None:
@@ -288,11 +314,19 @@ def _raise_for_outcome(
             f"cannot help{saved}",
             hint="raise the plan's limit, then " + (resend or "send again"),
         )
+    if report.source_error is not None:
+        broken = report.source_error
+        accepted = summary["accepted"]["events"]
+        reason = broken.message if isinstance(broken, FrigadeCliError) else str(broken)
+        raise InputError(
+            f"{reason}; the run stopped there, after {_count(accepted, 'accepted event')}{saved}",
+            hint=resend,
+        )
     if not report.ok:
         failed = summary["failed"]["batches"] + summary["unsent"]["batches"]
         errors = "; ".join(summary["errors"]) or "no response"
         raise UpstreamError(
-            f"{failed} of {len(report.batches)} batches were not accepted ({errors}){saved}",
+            f"{failed} of {summary['batches']} batches were not accepted ({errors}){saved}",
             hint=resend,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -196,3 +197,51 @@ def test_a_message_over_32_kb_only_as_javascript_writes_it_is_refused_by_id() ->
 
     with pytest.raises(InputError, match="wide-one"):
         list(make_batches(source, 100))
+
+
+def broken_after(good: int) -> Iterator[dict[str, Any]]:
+    """`good` messages, then the error a bad fixture line raises."""
+    yield from messages(good)
+    raise InputError("events.ndjson line 999: invalid JSON")
+
+
+def test_batches_are_made_lazily_one_when_asked() -> None:
+    made: list[int] = []
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for n, message in enumerate(messages(1000), start=1):
+            made.append(n)
+            yield message
+
+    batches = make_batches(counted(), 100)
+    first = next(batches)
+
+    assert first.size == 100
+    assert len(made) <= 101  # the 101st is read to know the first batch is full
+
+
+def test_a_bad_message_after_the_first_batch_sends_those_before_it_then_stops() -> None:
+    batches = make_batches(broken_after(250), 100)
+
+    sizes = [next(batches).size, next(batches).size, next(batches).size]
+    with pytest.raises(InputError, match="line 999"):
+        next(batches)
+
+    assert sizes == [100, 100, 50]
+
+
+def test_a_bad_message_in_the_first_batch_stops_before_any_batch() -> None:
+    with pytest.raises(InputError, match="line 999"):
+        next(make_batches(broken_after(40), 100))
+
+
+def test_an_oversize_message_further_on_stops_after_the_messages_before_it() -> None:
+    source = [*messages(150), *large(1, size=40_000), *messages(10, seed=2)]
+    source[150]["messageId"] = "too-big"
+    batches = make_batches(source, 100)
+
+    sizes = [next(batches).size, next(batches).size]
+    with pytest.raises(InputError, match="too-big"):
+        next(batches)
+
+    assert sizes == [100, 50]
