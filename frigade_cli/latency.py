@@ -75,6 +75,7 @@ class PathResult:
     path: str
     samples: list[Sample] = field(default_factory=list)
     duration_s: float = 0.0
+    planned: int = 0  # samples this path is to take
 
     @property
     def arrived(self) -> list[Sample]:

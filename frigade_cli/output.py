@@ -14,6 +14,7 @@ from frigade_cli.redact import redact_text
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+    from rich.text import Text
 
 
 class Terminal:
@@ -73,6 +74,39 @@ class Terminal:
         sys.stdout.write(self.redact(orjson.dumps(document, default=str).decode()) + "\n")
         sys.stdout.flush()
 
+    def json_lines(self, documents: Sequence[Any]) -> None:
+        """JSON Lines on stdout (compact, redacted), in one write flushed at once: a stream's
+        batch reaches a pipe whole and without delay."""
+        if not documents:
+            return
+        data = b"\n".join(map(orjson.dumps, documents)) + b"\n"
+        self.write_text_bytes(data)
+
+    def lines(self, lines: Sequence[str]) -> None:
+        """Plain lines of data on stdout (redacted), in one write flushed at once."""
+        if lines:
+            self.write_text_bytes(("\n".join(lines) + "\n").encode())
+
+    def write_text_bytes(self, data: bytes) -> None:
+        """UTF-8 text on stdout, redacted, flushed. BrokenPipeError when the reader is gone."""
+        text = data.decode()
+        shown = self.redact(text)
+        if shown is not text and shown != text:
+            data = shown.encode()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:
+            sys.stdout.write(shown)
+            sys.stdout.flush()
+            return
+        sys.stdout.flush()  # anything written as text before goes first
+        binary.write(data)
+        binary.flush()
+
+    def status_line(self, document: Any) -> None:
+        """One JSON line on stderr for scripts (a ready line), redacted; shown even when quiet."""
+        sys.stderr.write(self.redact(orjson.dumps(document, default=str).decode()) + "\n")
+        sys.stderr.flush()
+
     def line(self, text: str = "") -> None:
         """A plain line of data on stdout."""
         sys.stdout.write(self.redact(text) + "\n")
@@ -100,7 +134,8 @@ class Terminal:
     # Messages on stderr -------------------------------------------------------------------------
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(self.redact(text), markup=False)
+            # Text, not markup=False: that flag would also reach a live progress bar's columns.
+            self.err.print(_plain(self.redact(text)))
 
     def success(self, text: str) -> None:
         if not self.quiet:
@@ -116,7 +151,7 @@ class Terminal:
 
     def debug(self, text: str) -> None:
         if self.verbose:
-            self.err.print(self.redact(text), markup=False, style="dim")
+            self.err.print(_plain(self.redact(text), "dim"))
 
     def progress(self, total: int, description: str) -> Progress | None:
         """A progress bar on stderr, only when stderr is a terminal and output is not quiet."""
@@ -134,6 +169,12 @@ class Terminal:
         )
         progress.add_task(description, total=total)
         return progress
+
+
+def _plain(text: str, style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 def _raise_broken_pipe() -> None:

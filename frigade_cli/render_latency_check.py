@@ -31,17 +31,17 @@ def _seconds(value: float | None) -> str:
 
 # Live progress (stderr, terminal only) ------------------------------------------------------------
 @contextlib.contextmanager
-def live_progress(terminal: Terminal, total: int) -> Iterator[Progress | None]:
+def live_progress(terminal: Terminal, samples: int) -> Iterator[Progress | None]:
     """A progress line on stderr while sampling (nothing when stderr is not a terminal)."""
-    progress = terminal.progress(total, "starting")
+    progress = terminal.progress(samples, "starting")
     if progress is None:
         yield None
         return
 
     def update(result: PathResult, sample: Sample | None) -> None:
         task = progress.task_ids[0]
-        if sample is None:
-            progress.update(task, description=f"{result.path}: sending")
+        if sample is None:  # a path starts: the bar counts its samples
+            progress.reset(task, total=result.planned, description=f"{result.path}: sending")
             return
         arrived = result.arrived
         last = f"last {ms(sample.latency_ms)} ms" if sample.arrived else "last lost"

@@ -10,12 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from frigade_cli.clock import now_iso
 from frigade_cli.config import state_dir, write_private
 from frigade_cli.errors import InputError, UnsavedError
 from frigade_cli.redact import redact_text
+from frigade_cli.segment import jsjson
 
 
 @dataclass
@@ -63,7 +62,9 @@ def write_spool(
         return None
     events = sum(len(r["messages"]) for r in records)
     target = path or new_spool_path()
-    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    # As JavaScript writes them: messages a fixture may hold (a lone surrogate, a big integer)
+    # are kept exactly, so a resend sends the bytes the first attempt did.
+    data = b"".join(jsjson.dumps(r) + b"\n" for r in records)
     partial = target.with_name(f".{target.name}.partial")
     try:
         # Written aside then renamed: a resend rewriting its own file never leaves it half-done.
@@ -98,8 +99,8 @@ def read_spool(path: Path) -> list[SpooledBatch]:
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            record = jsjson.loads(line)
+        except jsjson.JSONDecodeError as exc:
             raise InputError(f"{path} line {number}: invalid JSON ({exc.msg})") from None
         messages = record.get("messages") if isinstance(record, dict) else None
         if not isinstance(messages, list):

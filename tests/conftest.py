@@ -28,6 +28,7 @@ _CLEARED = (
     "https_proxy",
     "all_proxy",
     "FORCE_COLOR",
+    "GITHUB_STEP_SUMMARY",  # tests run in Actions must not write to the job's summary
 )
 
 

@@ -188,8 +188,7 @@ def latency_check(
         segment_url=segment_url,
         user_id=user_id,
     )
-    paths = 3 if compare else 1
-    with render.live_progress(app.terminal, samples * paths) as progress:
+    with render.live_progress(app.terminal, samples) as progress:
         report = run_latency_check(app, request, progress)
     render.show(app.terminal, report, json_output)
     render.write_files(app.terminal, report, junit, os.environ.get("GITHUB_STEP_SUMMARY"))

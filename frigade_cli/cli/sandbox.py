@@ -134,6 +134,14 @@ def sandbox(
             "default only the required fields and the size limits are checked.",
         ),
     ] = False,
+    dedup_window: Annotated[
+        str,
+        typer.Option(
+            "--dedup-window",
+            help="How long the Segment side remembers a messageId and drops a repeat of it, as "
+            "Segment does (about 24 hours there); 0 accepts every repeat.",
+        ),
+    ] = "24h",
     json_output: Annotated[
         bool,
         typer.Option(
@@ -176,6 +184,7 @@ def sandbox(
         latency=parse_duration(latency, "--latency"),
         data_path=data,
         strict_spec=strict_spec,
+        dedup_window=parse_duration(dedup_window, "--dedup-window"),
     ).validate()
     if not is_loopback(host):
         terminal.warn(

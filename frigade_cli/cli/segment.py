@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from frigade_cli.app import get_app
+from frigade_cli.cli import connect as connect_cli
+from frigade_cli.cli import tail as tail_cli
 from frigade_cli.cli.latency_check import latency_check
 from frigade_cli.cli.validate import validate as validate_command
 
@@ -167,3 +169,5 @@ def test_webhook(
 
 app.command("validate")(validate_command)
 app.command("latency-check")(latency_check)
+connect_cli.register(app)
+tail_cli.register(app)

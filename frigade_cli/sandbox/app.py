@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.http import is_loopback, make_client
+from frigade_cli.receiver import asgi as tracking_asgi
 from frigade_cli.redact import redact_headers, redact_key
 from frigade_cli.sandbox import control, frigade, public_api, segment
 from frigade_cli.sandbox.config import SandboxConfig
@@ -56,7 +57,18 @@ class Sandbox:
         self.hub = EventHub(config.recent_events)
         self.destination = Destination(self)
         self.forwarder = SegmentForwarder(self)
+        self.segment = segment.tracking_receiver(
+            write_key=self.write_key,
+            stats=self.stats,
+            accept=self._accept_segment,
+            strict_spec=lambda: self.config.strict_spec,
+            dedup_window=config.dedup_window,
+        )
         self._client: httpx.AsyncClient | None = None
+
+    def _accept_segment(self, messages: list[dict[str, Any]], received_at: str) -> None:
+        self.hub.publish_messages("segment", messages, received_at)
+        self.destination.accept(messages)
 
     # Keys and URLs --------------------------------------------------------------------------------
     @property
@@ -165,6 +177,7 @@ class Sandbox:
         self.store.reset()
         self.stats.reset()
         self.hub.clear()
+        self.segment.forget()
 
     def settings_json(self) -> dict[str, Any]:
         """Settings as the control API shows them: secrets (headers, shared secret) redacted."""
@@ -223,7 +236,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
 
     app = Starlette(
         routes=[
-            *segment.routes(sandbox),
+            *tracking_asgi.routes(sandbox.segment, SEGMENT_PREFIX),
             *frigade.routes(sandbox),
             *control.routes(sandbox),
             *public_api.routes(sandbox),

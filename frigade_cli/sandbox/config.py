@@ -15,6 +15,7 @@ from typing import Any
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import InputError
 from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES
 
@@ -108,6 +109,8 @@ class SandboxConfig:
     retry: RetryPolicy = DEFAULT_RETRY
     max_in_flight: int = 4
     strict_spec: bool = False
+    # Seconds a messageId is remembered by the Segment side (0: every repeat is accepted).
+    dedup_window: float = DEFAULT_DEDUP_WINDOW
     keepalive: float = 15.0
     drain_timeout: float = 2.0
     recent_events: int = 1000
@@ -150,6 +153,8 @@ class SandboxConfig:
             check_url(self.segment_api_url, carries_secret=True, what="segment API url")
         if self.max_in_flight < 1:
             raise InputError("max in-flight deliveries must be at least 1")
+        if not self.dedup_window >= 0:
+            raise InputError(f"dedup window {self.dedup_window:g}s must not be negative")
         self.destination.validate()
         return self
 

@@ -151,24 +151,27 @@ def routes(sandbox: ControlParts) -> list[Route]:
             stream_filter = _filter(request)
             replay = int(_number(request, "replay", 0))
             keepalive = _number(request, "keepalive", sandbox.config.keepalive) or 15.0
-            last_id = request.headers.get("last-event-id", "").strip()
-            after = int(last_id) if last_id.isdigit() else 0
         except InputError as exc:
             return _error(exc.message)
         hub = sandbox.hub
+        after = hub.resume_after(request.headers.get("last-event-id", ""))
         # Subscribe before reading the buffer, so nothing published in between is lost.
         subscription = hub.subscribe(stream_filter)
         backlog: list[Item] = []
-        if after:
+        start = hub.seq
+        if after is not None:
             backlog = hub.recent(stream_filter, None, after)
+            start = after
         elif replay:
             backlog = hub.recent(stream_filter, replay)
+            start = backlog[0][0] - 1 if backlog else start
 
         async def body() -> AsyncIterator[bytes]:
             sent = backlog[-1][0] if backlog else 0
             reported = 0
             try:
-                yield b"retry: 1000\n: connected\n\n" + b"".join(sse_bytes(i) for i in backlog)
+                opening = b"retry: 1000\n: connected\nid: %s.%d\n\n" % (hub.run.encode(), start)
+                yield opening + b"".join(sse_bytes(i, hub.run) for i in backlog)
                 while True:
                     try:
                         first = await asyncio.wait_for(subscription.queue.get(), keepalive)
@@ -189,7 +192,7 @@ def routes(sandbox: ControlParts) -> list[Route]:
                             ended = True
                             break
                         if item[0] > sent:
-                            parts.append(sse_bytes(item))
+                            parts.append(sse_bytes(item, hub.run))
                     if parts:
                         yield b"".join(parts)
                     if ended:

@@ -5,7 +5,11 @@ Every message that passes through the sandbox is published once, as this stable 
     {"seq": 42, "side": "segment", "kind": "track", "at": "2026-11-28T10:40:01.123Z",
      "message": {...}}
 
-- `seq`: increasing per sandbox run (also the SSE `id:`, so `Last-Event-ID` resumes a stream).
+- `seq`: increasing per sandbox run. The SSE `id:` is `RUN.SEQ`, RUN naming this run of the
+  sandbox, so `Last-Event-ID` resumes a stream after a reconnect (events after SEQ) and after a
+  restart too (an id from another run: every event this run still holds). A stream opens with
+  an event holding only `id:` (the position it starts after), so a reader that has seen no event
+  yet still resumes from the right place.
 - `side` and `kind`:
   - `segment` / a Segment type (`identify`, `track`, ...): a message the Segment side accepted,
     as enriched (`messageId`, `receivedAt`, `timestamp`, ...).
@@ -22,6 +26,7 @@ Every message that passes through the sandbox is published once, as this stable 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,9 +49,14 @@ def event_json(item: Item) -> dict[str, Any]:
     return {"seq": seq, "side": side, "kind": kind, "at": at, "message": message}
 
 
-def sse_bytes(item: Item) -> bytes:
-    """One server-sent event: `id: SEQ` and `data: {json}`."""
-    return b"id: %d\ndata: %s\n\n" % (item[0], orjson.dumps(event_json(item), default=str))
+def sse_bytes(item: Item, run: str = "") -> bytes:
+    """One server-sent event: `id: RUN.SEQ` (`id: SEQ` without a run) and `data: {json}`."""
+    prefix = f"{run}.".encode() if run else b""
+    return b"id: %s%d\ndata: %s\n\n" % (
+        prefix,
+        item[0],
+        orjson.dumps(event_json(item), default=str),
+    )
 
 
 def _csv(values: Iterable[str]) -> frozenset[str] | None:
@@ -119,10 +129,16 @@ class EventHub:
     """Publishes events to live subscribers and keeps the most recent ones for replay."""
 
     def __init__(self, recent: int = 1000) -> None:
+        self.run = secrets.token_hex(4)
         self._seq = 0
         self._recent: deque[Item] = deque(maxlen=max(recent, 1))
         self._subscribers: set[Subscription] = set()
         self.closed = False
+
+    @property
+    def seq(self) -> int:
+        """The seq of the latest event published (0 before the first)."""
+        return self._seq
 
     @property
     def subscribers(self) -> int:
@@ -154,6 +170,17 @@ class EventHub:
         """Buffered events matching the filter, oldest first: the last `limit` after seq `after`."""
         items = [i for i in self._recent if i[0] > after and stream_filter.matches(i)]
         return items[-limit:] if limit is not None and limit > 0 else items
+
+    def resume_after(self, last_event_id: str) -> int | None:
+        """The seq after which a stream resumes for this `Last-Event-ID`; None: no resume.
+
+        `SEQ` or `RUN.SEQ` of this run: after SEQ; an id of another run (the sandbox restarted):
+        0, every event this run still holds.
+        """
+        run, _, seq = last_event_id.strip().rpartition(".")
+        if not seq.isdigit():
+            return None
+        return int(seq) if run in ("", self.run) else 0
 
     def subscribe(self, stream_filter: StreamFilter) -> Subscription:
         subscription = Subscription(stream_filter)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from frigade_cli.app import App
 from frigade_cli.clock import iso_from_ms, now_ms
-from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
+from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import (
     AuthError,
@@ -33,6 +33,7 @@ from frigade_cli.errors import (
     UpstreamError,
 )
 from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.keys import strip_bearer
 from frigade_cli.latency import (
     GATE_FIGURES,
     MARKER_EVENT,
@@ -45,15 +46,15 @@ from frigade_cli.latency import (
     Sample,
     WaitEstimate,
 )
+from frigade_cli.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from frigade_cli.webhook import check_webhook_key
 
 if TYPE_CHECKING:
     import httpx
 
-    from frigade_cli.clients.frigade import TrackingEvent
+    from frigade_cli.clients.frigade import FrigadeClient, TrackingEvent
     from frigade_cli.clients.segment_tracking import SegmentTrackingClient
-    from frigade_cli.sandbox import RunningSandbox
 
 POLL_MIN_S = 0.01
 POLL_FACTOR = 1.5
@@ -231,10 +232,15 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
 
 def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
     """Keys and URLs from flags, env and profile; the paths that can run with them."""
-    from frigade_cli.services.test_webhook import webhook_url
-
     app.terminal.add_secret(req.api_key, req.write_key)
-    key = check_webhook_key(app.setting("api_key", req.api_key))
+    given = app.setting("api_key", req.api_key)
+    if given and strip_bearer(given).startswith("api_public_"):
+        raise InputError(
+            f"{redact_key(given)} is a public key; reading the marked events back from Frigade "
+            "(GET /v1/users) needs the private key (api_private_...)",
+            hint="copy the private key from the Frigade dashboard",
+        )
+    key = check_webhook_key(given)
     app.terminal.add_secret(key)
     result.api_key = key
     result.api_url = check_url(
@@ -250,8 +256,10 @@ def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
         what="Segment API URL",
     )
     if "direct" in result.paths:
+        # --webhook-url, else the profile's webhook_url, else this run's API URL + the path.
+        explicit = app.setting("webhook_url", req.webhook_url)
         result.webhook_url = check_url(
-            webhook_url(app, req.webhook_url), carries_secret=True, what="webhook URL"
+            explicit or result.api_url + WEBHOOK_PATH, carries_secret=True, what="webhook URL"
         )
     if "segment" in result.paths and not result.write_key:
         if not req.compare:
@@ -278,7 +286,7 @@ def run_latency_check(
     """
     checked = plan(app, req)
     if not checked.sandbox:
-        return _measure_all(app, checked, None, progress)
+        return _measure_all(app, checked, progress)
     from frigade_cli.sandbox import DestinationConfig, SandboxConfig, run_sandbox
 
     assert checked.flush_interval_s is not None
@@ -298,12 +306,10 @@ def run_latency_check(
         checked.api_url, checked.webhook_url = sandbox.url, sandbox.webhook_url
         checked.segment_url = sandbox.segment_url
         app.terminal.add_secret(sandbox.api_key, sandbox.write_key)
-        return _measure_all(app, checked, sandbox, progress)
+        return _measure_all(app, checked, progress)
 
 
-def _measure_all(
-    app: App, checked: Plan, sandbox: RunningSandbox | None, progress: Progress | None
-) -> LatencyReport:
+def _measure_all(app: App, checked: Plan, progress: Progress | None) -> LatencyReport:
     report = LatencyReport(
         settings=checked.settings(), gates=checked.gates, started_at=iso_from_ms(now_ms())
     )
@@ -324,7 +330,12 @@ def _measure_all(
 
 def _add_model(checked: Plan, report: LatencyReport) -> None:
     """The batch-wait model for the sandbox's own traffic, and at --events-per-day."""
-    from frigade_cli.segment.batch_wait import DEFAULT_MAX_WAIT_S, batch_wait, largest_batch_size
+    from frigade_cli.segment.batch_wait import (
+        DEFAULT_MAX_WAIT_S,
+        DEFAULT_TARGET_WAIT_S,
+        batch_wait,
+        largest_batch_size,
+    )
 
     max_wait = checked.flush_interval_s if checked.sandbox else DEFAULT_MAX_WAIT_S
     assert max_wait is not None
@@ -342,7 +353,7 @@ def _add_model(checked: Plan, report: LatencyReport) -> None:
         )
     if checked.events_per_day is not None:
         limits = [g.limit for g in checked.gates if g.figure != "failures"]
-        target_s = min(limits) / 1000 if limits else 2.0  # Frigade: lag usually under 2 s
+        target_s = min(limits) / 1000 if limits else DEFAULT_TARGET_WAIT_S
         wait = batch_wait(checked.events_per_day, checked.batch_size, max_wait)
         report.advice = WaitEstimate(
             checked.events_per_day,
@@ -384,6 +395,11 @@ def raise_for_outcome(report: LatencyReport) -> None:
 class _Runner:
     """One event loop's worth of measuring: shared HTTP client, clients, and the samples."""
 
+    # Made in run(), on the event loop they belong to.
+    http: httpx.AsyncClient
+    frigade: FrigadeClient
+    segment: SegmentTrackingClient | None
+
     def __init__(
         self, app: App, checked: Plan, report: LatencyReport, progress: Progress | None
     ) -> None:
@@ -410,7 +426,7 @@ class _Runner:
             self.frigade = FrigadeClient(
                 checked.api_key, base_url=checked.api_url, http=http, policy=MEASURE_RETRY
             )
-            self.segment: SegmentTrackingClient | None = None
+            self.segment = None
             if checked.write_key and "segment" in checked.paths:
                 assert checked.segment_url is not None
                 self.segment = SegmentTrackingClient(
@@ -431,7 +447,7 @@ class _Runner:
 
     async def _measure(self, path: str) -> None:
         checked = self.plan
-        result = PathResult(path)
+        result = PathResult(path, planned=checked.samples)
         self.report.results.append(result)
         if self.progress:
             self.progress(result, None)

@@ -9,8 +9,8 @@ import pytest
 from frigade_cli.clock import iso_from_ms, parse_iso_ms
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import InputError
+from frigade_cli.receiver.tracking import quick_problem
 from frigade_cli.sandbox.graphql import masked_connection_data
-from frigade_cli.sandbox.segment import quick_problem
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.fixtures import load_fixtures, named_fixtures
 from frigade_cli.segment.messages import message_problem

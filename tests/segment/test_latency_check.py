@@ -68,6 +68,13 @@ def slow_frigade() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
+def failing_frigade() -> Iterator[RunningSandbox]:
+    """A sandbox whose Frigade webhook answers every request with 503."""
+    with run_sandbox(fast_config(fail_rate=1.0)) as running:
+        yield running
+
+
+@pytest.fixture
 def no_track_delivery() -> Iterator[RunningSandbox]:
     """A sandbox whose destination delivers identify only: a track event never reaches Frigade."""
     with run_sandbox(fast_config(destination={"event_types": ("identify",)})) as running:
@@ -175,7 +182,32 @@ def test_compare_measures_every_path_and_the_api_is_faster_than_batching(cli: Cl
     # Only the segment path goes through the destination's 300 ms batch timer.
     assert by_path["segment"]["min_ms"] >= 300
     assert by_path["api"]["p50_ms"] < by_path["segment"]["p50_ms"]
+    # Alone in its batch, a sample waits the whole flush interval: the model says just that.
+    assert report["model"]["expected_wait_ms"] == report["model"]["p95_wait_ms"] == 300.0
     assert {g["path"] for g in report["gates"]} == {"segment", "direct", "api"}
+
+
+def test_compare_without_a_write_key_skips_the_segment_path_and_says_so(
+    cli: Cli, sandbox: RunningSandbox
+):
+    result = cli(
+        "segment",
+        "latency-check",
+        "--api-url",
+        sandbox.url,
+        "--api-key",
+        sandbox.api_key,
+        "--compare",
+        "--samples",
+        "1",
+        "--json",
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [p["path"] for p in report["paths"]] == ["direct", "api"]
+    assert report["settings"]["skipped_paths"] == {"segment": "no Segment write key"}
+    assert "skipping the segment path" in result.stderr
 
 
 def test_compare_table_has_a_row_per_path(cli: Cli, sandbox: RunningSandbox):
@@ -229,6 +261,32 @@ def test_a_sample_that_never_arrives_is_a_failure_with_its_marker(
     assert all(m in (failure.text or "") for m in markers)
 
 
+def test_deliveries_segment_gives_up_on_are_failures_with_their_markers(
+    cli: Cli, failing_frigade: RunningSandbox
+):
+    result = measure(cli, failing_frigade, "--samples", "2", "--timeout", "1s", "--json")
+
+    assert result.exit_code == 6, result.output
+    report = json.loads(result.stdout)
+    assert report["failures"] == 2 and report["p50_ms"] is None
+    given_up = failing_frigade.client.get("/_sandbox/undeliverable").json()
+    undelivered = [m["messageId"] for batch in given_up["batches"] for m in batch["messages"]]
+    assert sorted(undelivered) == sorted(report["failed_markers"])
+
+
+def test_a_webhook_that_keeps_failing_exits_5_for_the_direct_path(
+    cli: Cli, failing_frigade: RunningSandbox
+):
+    result = measure(cli, failing_frigade, "--path", "direct", "--samples", "2", "--json")
+
+    assert result.exit_code == 5, result.output
+    report = json.loads(result.stdout)
+    assert [s["error"] for s in report["each_sample"]] == [
+        "send failed: HTTP 503: Service Unavailable (sandbox fault injection)"
+    ] * 2
+    assert "the direct path failed for every sample" in result.stderr
+
+
 def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
     cli: Cli, sandbox: RunningSandbox
 ):
@@ -249,9 +307,9 @@ def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
         "--samples",
         "3",
         "--interval",
-        "600ms",
+        "1.5s",
         "--timeout",
-        "300ms",
+        "1s",
         "--max-failures",
         "2",
         "--json",
@@ -454,7 +512,8 @@ def test_a_public_key_or_no_write_key_exit_3_before_anything_is_sent(cli: Cli, r
         "api_private_test0000abcd",
     )
 
-    assert public.exit_code == 3 and "public key" in public.stderr
+    assert public.exit_code == 3 and "needs the private key" in public.stderr
+    assert "api_public_test0000abcd" not in public.stderr
     assert no_write_key.exit_code == 3 and "write key" in no_write_key.stderr
     assert recorder.requests == []
 
@@ -490,3 +549,23 @@ def test_ctrl_c_prints_the_samples_measured_so_far_and_exits_130(sandbox: Runnin
     assert report["interrupted"] is True and report["passed"] is False
     assert report["each_sample"][0]["error"] == "interrupted before it was seen"
     assert "interrupted" in stderr
+
+
+def test_keys_and_urls_come_from_the_environment_and_sandbox_ignores_them(
+    cli: Cli, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("FRIGADE_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("FRIGADE_API_URL", sandbox.url)
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", sandbox.write_key)
+    monkeypatch.setenv("SEGMENT_API_URL", sandbox.segment_url)
+
+    from_env = cli("segment", "latency-check", "--samples", "1", "--json")
+    on_sandbox = cli(
+        "segment", "latency-check", "--sandbox", "--samples", "1", "--flush-interval", "50ms"
+    )
+
+    assert from_env.exit_code == 0, from_env.output
+    assert json.loads(from_env.stdout)["settings"]["frigade_url"] == sandbox.url
+    assert sandbox.stats()["segment"]["received_by_type"].get("track") == 1
+    assert on_sandbox.exit_code == 0, on_sandbox.output
+    assert sandbox.url not in on_sandbox.output

@@ -63,3 +63,20 @@ def test_a_spool_file_reads_back_as_written(tmp_path: Path) -> None:
         503,
         "HTTP 503",
     )
+
+
+def test_a_message_only_javascript_can_write_survives_the_spool(tmp_path: Path) -> None:
+    # A lone surrogate and an integer past 2**64 are valid in a fixture (JSON.parse reads them);
+    # the spool must keep them, written as JSON.stringify writes them.
+    message = {"type": "track", "userId": "u\ud800", "event": "E", "properties": {"n": 2**70}}
+    path = write_spool(
+        [SpooledBatch(url="http://127.0.0.1:1/hook", messages=[message])], tmp_path / "s.ndjson"
+    )
+
+    assert path is not None
+    line = path.read_bytes()
+    assert b'"userId":"u\\ud800"' in line
+    assert b'"n":1.1805916207174113e+21' in line  # JSON.stringify(2 ** 70)
+    (batch,) = read_spool(path)
+    assert batch.messages[0]["userId"] == "u\ud800"
+    assert batch.messages[0]["properties"]["n"] == float(2**70)
