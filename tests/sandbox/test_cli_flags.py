@@ -375,3 +375,15 @@ def test_segment_api_url_receives_the_flow_state_forwards(recorder: Recorder) ->
     [request] = recorder.requests
     assert request.path == "/v1/track"
     assert request.json()["event"] == "flowResponse.completedFlow"
+
+
+def test_a_repeated_message_id_is_dropped_unless_the_dedup_window_is_0() -> None:
+    twice = [identify("u1", n=1) | {"messageId": "same-id"}]
+    with sandbox_process() as default:
+        first, again = default.segment_batch(twice), default.segment_batch(twice)
+        assert (first.status_code, again.status_code) == (200, 200)  # as Segment answers
+        assert default.control("/stats")["segment"]["received"] == 1
+    with sandbox_process("--dedup-window", "0") as keeping:
+        keeping.segment_batch(twice)
+        keeping.segment_batch(twice)
+        assert keeping.control("/stats")["segment"]["received"] == 2
