@@ -9,7 +9,9 @@ Modelled on segmentio/action-destinations' `webhook` destination (`send` action)
 - headers as `frigade_cli.segment.delivery` builds them (Segment's, the mapping's replacing any of
   the same name, and `X-Signature` with a shared secret);
 - 408, 423, 429 and 5xx except 501 are retried with backoff (a few quick attempts here; Segment
-  keeps trying for up to 4 hours); a batch that still fails is kept as undeliverable, never dropped.
+  keeps trying for up to 4 hours), every 429 included: Frigade's monthly-active-user 429 is the
+  test-webhook sender's to read, Segment retries it like any other; a batch that still fails is
+  kept as undeliverable, never dropped.
 
 Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion never waits for it.
 """

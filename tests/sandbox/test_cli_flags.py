@@ -101,6 +101,13 @@ def test_fail_with_429_answers_frigades_monthly_active_user_cap(cli: Cli) -> Non
         assert summary["retries"] == 0
         assert summary["accepted"]["events"] == 0
         assert sb.control("/config")["fail_with"] == 429
+        # ...while the emulated Segment destination retries it, as Segment retries every 429.
+        sb.segment_batch([identify("u2")])
+        given_up = wait_until(
+            lambda: sb.control("/undeliverable")["batches"], timeout=30.0, what="the give-up"
+        )
+        assert given_up[0]["status"] == 429
+        assert given_up[0]["attempts"] == sb.control("/config")["retry"]["attempts"] > 1
 
 
 def test_without_fail_with_faults_are_503_and_without_fail_rate_there_are_none() -> None:
@@ -368,3 +375,15 @@ def test_segment_api_url_receives_the_flow_state_forwards(recorder: Recorder) ->
     [request] = recorder.requests
     assert request.path == "/v1/track"
     assert request.json()["event"] == "flowResponse.completedFlow"
+
+
+def test_a_repeated_message_id_is_dropped_unless_the_dedup_window_is_0() -> None:
+    twice = [identify("u1", n=1) | {"messageId": "same-id"}]
+    with sandbox_process() as default:
+        first, again = default.segment_batch(twice), default.segment_batch(twice)
+        assert (first.status_code, again.status_code) == (200, 200)  # as Segment answers
+        assert default.control("/stats")["segment"]["received"] == 1
+    with sandbox_process("--dedup-window", "0") as keeping:
+        keeping.segment_batch(twice)
+        keeping.segment_batch(twice)
+        assert keeping.control("/stats")["segment"]["received"] == 2

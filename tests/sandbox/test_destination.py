@@ -256,3 +256,23 @@ def test_delivery_latency_percentiles_come_from_the_stats_module(
     assert latency["count"] == len(recorder.requests) == 3
     # Lower bounds only: each answer was held 200 ms, and load can only add to that.
     assert 200 <= latency["p50"] <= latency["p95"] <= latency["max"]
+
+
+def test_every_429_is_retried_even_frigades_monthly_active_user_cap(
+    sb: RunningSandbox, recorder: Recorder
+) -> None:
+    # Segment's destination retries every 429; the quota reading is the test-webhook sender's.
+    cap = Answer(
+        429,
+        b'{"statusCode":429,"message":"Your account has used its maximum allowed MAUs. '
+        b'Contact Frigade support to upgrade."}',
+    )
+    to_recorder(sb, recorder)
+    recorder.answer(cap, cap)
+
+    post_batch(sb, [track(messageId="kept")])
+    sb.wait_idle()
+
+    assert [r.json()[0]["messageId"] for r in recorder.requests] == ["kept"] * 3
+    stats = sb.stats()["destination"]
+    assert (stats["retries"], stats["delivered_batches"]) == (2, 1)

@@ -19,6 +19,7 @@ ROUTE_MODULES = (
     "parts",
     "events",
     "public_api",
+    "segment",
 )
 
 
