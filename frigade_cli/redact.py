@@ -54,19 +54,21 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     return text
 
 
-def _looks_like_credential(token: str) -> bool:
+def _looks_like_credential(scheme: str, token: str) -> bool:
     """A token after `Bearer`/`Basic` that is a credential, not prose ("Basic monthly plan").
 
-    Credentials (base64, opaque tokens, keys) are long and hold a digit, `=`, `_`, `+`, `/` or an
-    upper-case letter after the first; English words after those two words do not.
+    Credentials are at least 8 characters; a Basic one is base64, which holds a digit, `=`, `+`,
+    `/` or an upper-case letter after the first, where an English word after "Basic" does not.
     """
     if len(token) < 8:
         return False
+    if scheme.lower() == "bearer":
+        return True
     return any(c.isdigit() or c in "=_+/" for c in token) or any(c.isupper() for c in token[1:])
 
 
 def _redact_credential(match: re.Match[str], text: str) -> str:
-    if not _looks_like_credential(match.group(2)):
+    if not _looks_like_credential(match.group(1), match.group(2)):
         return match.group(0)
     return _redact_match(match, text)
 
