@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from frigade_cli.clients.base import ServiceClient
 from frigade_cli.clock import parse_iso_ms
 from frigade_cli.config import DEFAULT_API_URL
 from frigade_cli.errors import AuthError, InputError, UpstreamError
 from frigade_cli.http import RetryPolicy, check_url, send_with_retry
+from frigade_cli.keys import strip_bearer
 from frigade_cli.redact import redact_key
 
 if TYPE_CHECKING:
@@ -132,7 +134,7 @@ class _QuotaReached(Exception):
     """Raised inside an attempt so the shared retry loop stops at once."""
 
 
-class FrigadeClient:
+class FrigadeClient(ServiceClient):
     """Frigade's REST API on the shared HTTP layer.
 
     Use as an async context manager, or pass an `httpx.AsyncClient` (then it is not closed here).
@@ -150,9 +152,7 @@ class FrigadeClient:
         policy: RetryPolicy | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        key = (api_key or "").strip()
-        if key.lower().startswith("bearer "):
-            key = key[7:].strip()
+        key = strip_bearer(api_key or "")
         if not key:
             raise InputError(
                 "no Frigade API key",
@@ -161,29 +161,7 @@ class FrigadeClient:
             )
         self.api_key = key
         self.base_url = check_url(base_url.rstrip("/"), carries_secret=True, what="Frigade API URL")
-        self.policy = policy or RetryPolicy()
-        self._timeout = timeout
-        self._log = log
-        self._http = http
-        self._owns_http = http is None
-
-    async def __aenter__(self) -> FrigadeClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            from frigade_cli.http import make_client
-
-            self._http = make_client(timeout=self._timeout, log=self._log)
-        return self._http
+        super().__init__(http=http, timeout=timeout, policy=policy, log=log)
 
     # Read-back (private key) ----------------------------------------------------------------------
     async def get_user(self, user_id: str) -> FrigadeRecord | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli import __version__
+from frigade_cli.clients.base import ServiceClient
 from frigade_cli.clock import now_iso
 from frigade_cli.config import DEFAULT_SEGMENT_API_URL
 from frigade_cli.errors import AuthError, InputError, UpstreamError
@@ -76,7 +77,7 @@ class TrackingResponse:
     sent_at: str
 
 
-class SegmentTrackingClient:
+class SegmentTrackingClient(ServiceClient):
     """Sends messages to Segment's tracking API with Basic auth, retries and optional gzip.
 
     Use as an async context manager, or pass an `httpx.AsyncClient` (then it is not closed here).
@@ -105,29 +106,7 @@ class SegmentTrackingClient:
         self.write_key = write_key.strip()
         self.base_url = check_url(base_url.rstrip("/"), carries_secret=True, what="Segment API URL")
         self.gzip = gzip
-        self.policy = policy or RetryPolicy()
-        self._timeout = timeout
-        self._log = log
-        self._http = http
-        self._owns_http = http is None
-
-    async def __aenter__(self) -> SegmentTrackingClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            from frigade_cli.http import make_client
-
-            self._http = make_client(timeout=self._timeout, log=self._log)
-        return self._http
+        super().__init__(http=http, timeout=timeout, policy=policy, log=log)
 
     # One call per message type --------------------------------------------------------------------
     async def track(
