@@ -28,7 +28,7 @@ from frigade_cli.interrupts import StopSignals
 from frigade_cli.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
 from frigade_cli.segment.fixtures import ReadProgress
-from frigade_cli.spool import read_spool
+from frigade_cli.spool import check_spool
 from frigade_cli.webhook import (
     DeliveryReport,
     WebhookSender,
@@ -40,6 +40,10 @@ from frigade_cli.webhook import (
 
 if TYPE_CHECKING:
     from frigade_cli.sandbox import RunningSandbox
+
+
+# A larger --count is a typo: at 100,000 events/s a billion already takes hours.
+MAX_COUNT = 1_000_000_000
 
 
 @dataclass
@@ -89,7 +93,7 @@ class TestWebhookRequest:
                 "--sandbox sends to its own webhook with its own key: drop --url and --api-key"
             )
         limits = (
-            ("--count", self.count, 1, None),
+            ("--count", self.count, 1, MAX_COUNT),
             ("--batch-size", self.batch_size, 1, MAX_BATCH_SIZE),
             ("--concurrency", self.concurrency, 1, 64),
             ("--retries", self.retries, 0, 20),
@@ -146,8 +150,9 @@ def _run(
     key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
     terminal.add_secret(key)
 
-    spooled = read_spool(req.resend) if req.resend else None
-    url = req.url or (spooled[0].url if spooled and spooled[0].url else None)
+    # Checked whole first (memory flat), read again as it is sent.
+    spooled = check_spool(req.resend) if req.resend else None
+    url = req.url or (spooled.url if spooled and spooled.url else None)
     if not req.url and url and "****" in url:
         raise InputError(
             f"{req.resend}: the saved URL held a secret and was saved redacted ({url})",
@@ -160,8 +165,8 @@ def _run(
     total: int | None
     batches: Iterator[Batch]
     if spooled is not None:
-        messages = (m for batch in spooled for m in batch.messages)
-        total = sum(len(batch.messages) for batch in spooled)
+        messages = (m for batch in spooled.batches_iter() for m in batch.messages)
+        total = spooled.events
         batches = make_batches(messages, req.batch_size)
     else:
         types = parse_types(req.types)
@@ -203,6 +208,10 @@ def _run(
         notice=terminal.warn,
     )
     report = DeliveryReport(url=url, batch_size=req.batch_size)
+    if spooled is None and not req.fixtures:
+        # Synthetic messages: a stopped run does not make the rest just to save them.
+        report.rest_generated = True
+        report.planned_events = total
     what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
     terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
     # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
@@ -220,6 +229,12 @@ def _run(
         if sandbox is not None:
             summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
         render.delivery_summary(terminal, summary, req.json_output)
+    not_generated = summary["unsent"]["not_generated"]
+    if not_generated:
+        terminal.warn(
+            f"{_count(not_generated, 'synthetic event')} not sent (never generated, so not "
+            f"saved); to send them, run again with --count {not_generated}"
+        )
     _raise_for_outcome(report, key, summary, signals.exit_code)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:
         raise UpstreamError(
