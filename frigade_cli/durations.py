@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from frigade_cli.errors import InputError
@@ -26,3 +27,13 @@ def parse_duration(value: str | float | int, what: str = "duration") -> float:
     if seconds < 0 or seconds != seconds:
         raise InputError(f"{what} {value!r} must not be negative")
     return seconds
+
+
+def finite(value: float, what: str) -> float:
+    """`value` when it is a finite number; InputError (exit 3) for `inf` or `nan`.
+
+    Click reads `inf` and `nan` as floats, and a range check alone lets `inf` through.
+    """
+    if not math.isfinite(value):
+        raise InputError(f"{what} {value} is not a finite number")
+    return value

@@ -44,7 +44,7 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     # (streams of events), and most text holds none of their anchors.
     lowered = text.lower()
     if "bearer" in lowered or "basic" in lowered:
-        text = _AUTH_HEADER.sub(lambda m: _redact_match(m, text), text)
+        text = _AUTH_HEADER.sub(lambda m: _redact_credential(m, text), text)
     if "api_p" in text:
         text = _FRIGADE_KEY.sub(lambda m: _redact_match(m, text), text)
     if "@" in text and "://" in text:
@@ -52,6 +52,25 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     if "=" in text:
         text = _SECRET_QUERY.sub(_redact_query_value, text)
     return text
+
+
+def _looks_like_credential(scheme: str, token: str) -> bool:
+    """A token after `Bearer`/`Basic` that is a credential, not prose ("Basic monthly plan").
+
+    Credentials are at least 8 characters; a Basic one is base64, which holds a digit, `=`, `+`,
+    `/` or an upper-case letter after the first, where an English word after "Basic" does not.
+    """
+    if len(token) < 8:
+        return False
+    if scheme.lower() == "bearer":
+        return True
+    return any(c.isdigit() or c in "=_+/" for c in token) or any(c.isupper() for c in token[1:])
+
+
+def _redact_credential(match: re.Match[str], text: str) -> str:
+    if not _looks_like_credential(match.group(1), match.group(2)):
+        return match.group(0)
+    return _redact_match(match, text)
 
 
 def _redact_userinfo(match: re.Match[str]) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.app import App
 from frigade_cli.clock import iso_from_ms, now_ms
 from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
-from frigade_cli.durations import parse_duration
+from frigade_cli.durations import finite, parse_duration
 from frigade_cli.errors import (
     AuthError,
     InputError,
@@ -172,7 +172,7 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
         if seconds is not None:
             gates.append(Gate(figure, seconds * 1000))
     gates.append(Gate("failures", req.max_failures))
-    if req.events_per_day is not None and not req.events_per_day > 0:
+    if req.events_per_day is not None and not finite(req.events_per_day, "--events-per-day") > 0:
         raise InputError("--events-per-day must be above 0")
     batch_size = req.batch_size if req.batch_size is not None else DEFAULT_BATCH_SIZE
     if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:

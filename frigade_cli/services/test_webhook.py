@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli import render
 from frigade_cli.app import App
 from frigade_cli.config import DEFAULT_API_URL, WEBHOOK_PATH
-from frigade_cli.durations import parse_duration
+from frigade_cli.durations import finite, parse_duration
 from frigade_cli.errors import (
     AuthError,
     FrigadeCliError,
@@ -104,7 +104,7 @@ class TestWebhookRequest:
             if value < low or (high is not None and value > high):
                 allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
                 raise InputError(f"{flag} {value} is out of range: use a number {allowed}")
-        if not self.timeout > 0:
+        if not finite(self.timeout, "--timeout") > 0:
             raise InputError(f"--timeout {self.timeout:g} must be more than 0 seconds")
         return parse_duration(self.max_retry_wait, "--max-retry-wait")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from frigade_cli.app import App
 from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.durations import finite
 from frigade_cli.errors import InputError
 from frigade_cli.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
@@ -128,6 +129,8 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
             "nothing to check: give --mapping FILE, --destination-id ID, --sandbox, or the "
             "mapping's values as flags (--url, --header, --trigger, ...)"
         )
+    if req.events_per_day is not None:
+        finite(req.events_per_day, "--events-per-day")
     with _gather(app, req) as gathered:
         mappings = [m.with_overrides(overrides) for m in gathered.mappings]
         expect = Expectations(

@@ -169,3 +169,24 @@ def test_secrets_inside_urls_are_redacted(text: str, shown: str) -> None:
 )
 def test_urls_without_secrets_are_unchanged(text: str) -> None:
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "prose",
+    ["Basic monthly", "plan: Basic Subscription", "Bearer bonds matured", "basic settings!"],
+)
+def test_prose_after_basic_or_bearer_is_not_taken_for_a_credential(prose: str) -> None:
+    # Event data shown by tail (a trait "Basic monthly") must reach the reader as it is.
+    assert redact_text(prose) == prose
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Bearer sk_live_abcdefgh", "Bearer ****efgh"),
+        ("basic dXNlcjpwYXNzd29yZA==", "basic ****ZA=="),
+        ("Bearer opaqueTokenAbcdefgh", "Bearer ****efgh"),
+    ],
+)
+def test_credentials_after_basic_or_bearer_are_redacted(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
