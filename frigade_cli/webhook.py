@@ -85,6 +85,7 @@ def iter_batches(
     seed: int | None = None,
     only_types: Sequence[str] | None = None,
     progress: ReadProgress | None = None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[Batch]:
     """The run's batches, made lazily from `iter_messages` (same arguments and errors).
 
@@ -97,7 +98,7 @@ def iter_batches(
             raise InputError("--count must be at least 1")
         encoded = MessageFactory(seed=seed).encoded(count or len(types), types)
         return batch_encoded(encoded, batch_size)
-    messages = iter_messages(count, types, fixtures, overrides, seed, only_types, progress)
+    messages = iter_messages(count, types, fixtures, overrides, seed, only_types, progress, halt)
     return make_batches(messages, batch_size)
 
 
@@ -109,6 +110,7 @@ def iter_messages(
     seed: int | None = None,
     only_types: Sequence[str] | None = None,
     progress: ReadProgress | None = None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The messages to send, made one at a time: synthetic ones, or fixture messages, overrides
     applied. Memory stays flat however large `count` or the fixture files are.
@@ -117,7 +119,8 @@ def iter_messages(
     read lazily, in order, and read again from the start when `count` asks for more messages
     than they hold; `count` defaults to each fixture message once. `only_types` keeps just the
     fixture messages of those types (`--types` with `--fixture`); `progress` is updated as the
-    files are read.
+    files are read. `halt()` true at the end of a pass stops the repeats (a stopped run keeps
+    the rest of the pass it was in, but does not make further copies just to save them).
     An explicit `messageId` (a fixture's own, or `--override messageId=X`) is sent as given the
     first time; each further copy gets `X-2`, `X-3`, ... so that no two messages of a run share
     an id unless the fixture itself says so.
@@ -143,7 +146,7 @@ def iter_messages(
         wanted = f" of type {', '.join(only_types)} (--types)" if only_types else ""
         raise InputError(f"no fixture message{wanted} in {', '.join(fixtures)}")
     return _from_fixtures(
-        itertools.chain([head], first), factory, count, fixtures, parsed, only_types
+        itertools.chain([head], first), factory, count, fixtures, parsed, only_types, halt
     )
 
 
@@ -196,6 +199,7 @@ def _from_fixtures(
     fixtures: Sequence[str],
     overrides: list[Override],
     only_types: Sequence[str] | None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     from frigade_cli.segment.fixtures import iter_fixture_messages
 
@@ -220,7 +224,7 @@ def _from_fixtures(
                 message["messageId"] = ids.derive(str(given), repeat + 1)
             n += 1
             yield message
-        if count is None or n >= count:
+        if count is None or n >= count or (halt is not None and halt()):
             return
         repeat += 1
         source = iter_fixture_messages(fixtures, overrides, only_types=only_types)
@@ -416,10 +420,11 @@ class DeliveryReport:
 
     @property
     def not_generated(self) -> int:
-        """Events of a stopped generated stream that were never made (so never sent or saved)."""
-        if not (self.cut_short and self.rest_generated) or self.planned_events is None:
+        """Events of a stopped run never made (so never sent or saved): a synthetic stream's
+        rest, or the further copies `--count` asked of fixture files."""
+        if not self.cut_short or self.planned_events is None:
             return 0
-        return max(0, self.planned_events - self.taken_events)
+        return max(0, self.planned_events - self.taken_events - self.kept_events)
 
     @property
     def failed(self) -> list[BatchOutcome]:

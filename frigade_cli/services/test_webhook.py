@@ -164,6 +164,7 @@ def _run(
     fixture_progress: ReadProgress | None = None
     total: int | None
     batches: Iterator[Batch]
+    report = DeliveryReport(url=url, batch_size=req.batch_size)
     if spooled is not None:
         messages = (m for batch in spooled.batches_iter() for m in batch.messages)
         total = spooled.events
@@ -181,6 +182,7 @@ def _run(
             req.seed,
             only_types=types if req.types and req.fixtures else None,
             progress=fixture_progress,
+            halt=lambda: report.cut_short,
         )
         total = req.count or (None if req.fixtures else len(types))
 
@@ -207,11 +209,11 @@ def _run(
         log=terminal.debug if terminal.verbose else None,
         notice=terminal.warn,
     )
-    report = DeliveryReport(url=url, batch_size=req.batch_size)
-    if spooled is None and not req.fixtures:
-        # Synthetic messages: a stopped run does not make the rest just to save them.
-        report.rest_generated = True
-        report.planned_events = total
+    if spooled is None:
+        # A stopped run does not make synthetic messages, or copies of fixture files beyond
+        # the pass it was in, just to save them: they are counted as not generated.
+        report.rest_generated = not req.fixtures
+        report.planned_events = req.count or (None if req.fixtures else total)
     what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
     terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
     # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
@@ -231,9 +233,10 @@ def _run(
         render.delivery_summary(terminal, summary, req.json_output)
     not_generated = summary["unsent"]["not_generated"]
     if not_generated:
+        made = "repeated fixture event" if req.fixtures else "synthetic event"
         terminal.warn(
-            f"{_count(not_generated, 'synthetic event')} not sent (never generated, so not "
-            f"saved); to send them, run again with --count {not_generated}"
+            f"{_count(not_generated, made)} not sent (never generated, so not saved); to "
+            f"send them, run again with --count {not_generated}"
         )
     _raise_for_outcome(report, key, summary, signals.exit_code)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:

@@ -250,3 +250,34 @@ def test_ctrl_c_keeps_the_untaken_rest_of_the_users_own_file_streamed_to_the_spo
     resend(cli, spool)
     ids = received_ids(recorder)
     assert set(ids) == {f"own-{n:05d}" for n in range(events)}
+
+
+def test_ctrl_c_keeps_the_pass_over_the_users_file_but_makes_no_further_copies(
+    recorder: Recorder, isolated: Path
+) -> None:
+    count = 1_000_000_000
+    proc = start(
+        "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+        "--fixture", str(own_fixture(isolated, 50)), "--count", str(count),
+        "--batch-size", "10", "--concurrency", "1", "--json",
+    )  # fmt: skip
+    wait_for(lambda: len(recorder.requests) >= 12)  # into the second pass over the file
+    recorder.delay = 0.2
+
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, stderr
+    summary = json.loads(stdout)
+    # No spool file when the stop came just as a pass over the file ended.
+    lines = spool_lines(isolated)[1] if summary["spool_file"] else []
+    saved = sum(len(line["messages"]) for line in lines)
+    received = sum(received_ids(recorder).values())
+    unsent = summary["unsent"]
+    # What was sent and saved ends exactly at the end of a pass over the 50 messages.
+    assert (received + saved) % 50 == 0
+    assert saved <= 50 + 10
+    assert summary["events"] == count
+    assert received + summary["failed"]["events"] + unsent["events"] == count
+    assert unsent["events"] == saved + unsent["not_generated"]
+    assert f"{unsent['not_generated']} repeated fixture events not sent" in stderr
