@@ -106,18 +106,24 @@ async def send_with_retry(
     )
 
     jitter = wait_random_exponential(multiplier=policy.base, max=policy.cap)
+    # tenacity computes a wait even after the last attempt: the capped Retry-After is only
+    # told when a wait really follows (in before_sleep).
+    capped: list[float] = []
 
     def wait(state: RetryCallState) -> float:
+        capped.clear()
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
             after = retry_after_seconds(outcome.result().headers.get("retry-after"))
             if after is not None:
-                if after > policy.max_retry_after and on_capped_wait is not None:
-                    on_capped_wait(after, policy.max_retry_after)
+                if after > policy.max_retry_after:
+                    capped.append(after)
                 return min(after, policy.max_retry_after)
         return float(jitter(state))
 
     def before_sleep(state: RetryCallState) -> None:
+        if capped and on_capped_wait is not None:
+            on_capped_wait(capped.pop(), policy.max_retry_after)
         if on_retry is None or state.outcome is None or state.next_action is None:
             return
         if state.outcome.failed:

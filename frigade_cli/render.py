@@ -41,7 +41,12 @@ def delivery_summary(terminal: Terminal, summary: dict[str, Any], json_output: b
         ),
         (
             "not sent",
-            f"{summary['unsent']['events']} events in {summary['unsent']['batches']} batches",
+            f"{summary['unsent']['events']} events in {summary['unsent']['batches']} batches"
+            + (
+                f" ({summary['unsent']['not_generated']} of them never generated)"
+                if summary["unsent"].get("not_generated")
+                else ""
+            ),
         ),
         ("status codes", statuses),
         ("retries", summary["retries"]),

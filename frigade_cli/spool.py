@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,23 +56,34 @@ def write_spool(
 ) -> Path | None:
     """Write the batches (one JSON line each, mode 0600); None when there is nothing to keep.
 
-    Raises UnsavedError (exit 7) naming the directory and the reason when it cannot be written.
+    Streamed: each batch is encoded and written as it comes, so memory stays flat however many
+    batches there are. Raises UnsavedError (exit 7) naming the directory and the reason when it
+    cannot be written.
     """
     secrets = list(secrets)
-    records = [b.record(secrets) for b in batches]
-    if not records:
+    items = iter(batches)
+    first = next(items, None)
+    if first is None:
         return None
-    events = sum(len(r["messages"]) for r in records)
     target = path or new_spool_path()
-    # As JavaScript writes them: messages a fixture may hold (a lone surrogate, a big integer)
-    # are kept exactly, so a resend sends the bytes the first attempt did.
-    data = b"".join(jsjson.dumps(r) + b"\n" for r in records)
     partial = target.with_name(f".{target.name}.partial")
+    events = 0
+    pending = itertools.chain([first], items)
     try:
         # Written aside then renamed: a resend rewriting its own file never leaves it half-done.
-        write_private(partial, data)
+        write_private(partial, b"")
+        with open(partial, "wb", buffering=1 << 20) as out:
+            for batch in pending:
+                events += len(batch.messages)
+                # As JavaScript writes them: messages a fixture may hold (a lone surrogate, a
+                # big integer) are kept exactly, so a resend sends the bytes the first one did.
+                out.write(jsjson.dumps(batch.record(secrets)) + b"\n")
         os.replace(partial, target)
     except OSError as exc:
+        # Count what was left to write too: the message must say how many events are lost.
+        events += sum(len(b.messages) for b in pending)
+        with contextlib.suppress(OSError):
+            partial.unlink()
         reason = exc.strerror or type(exc).__name__
         if target.parent.exists() and not target.parent.is_dir():
             reason = "it is a file, not a directory"
@@ -82,43 +95,85 @@ def write_spool(
     return target
 
 
-def read_spool(path: Path) -> list[SpooledBatch]:
-    """The batches of a spool file, each message checked as a fixture message is.
+@dataclass
+class SpoolSummary:
+    """A checked spool file: where its first batch was going and how many events it holds."""
+
+    path: Path
+    url: str
+    batches: int
+    events: int
+
+    def batches_iter(self) -> Iterator[SpooledBatch]:
+        """Its batches, read again one line at a time (memory stays flat); InputError (exit 3)
+        if the file changed into something invalid since it was checked."""
+        return _iter_spool(self.path)
+
+
+def check_spool(path: Path) -> SpoolSummary:
+    """Read a spool file once, line by line, checking every message as a fixture message is,
+    keeping only counts (memory stays flat however large the file).
 
     InputError (exit 3) naming the file and line for: unreadable file, invalid JSON, a line
-    without a non-empty `messages` array, a message that is not a valid Segment message.
+    without a non-empty `messages` array, a message that is not a valid Segment message, and
+    a file with no batches.
     """
+    url: str | None = None
+    batches = events = 0
+    for batch in _iter_spool(path):
+        if url is None:
+            url = batch.url
+        batches += 1
+        events += len(batch.messages)
+    if not batches:
+        raise InputError(f"{path}: the spool file holds no batches")
+    return SpoolSummary(path=path, url=url or "", batches=batches, events=events)
+
+
+def read_spool(path: Path) -> list[SpooledBatch]:
+    """Every batch of a spool file, in a list (small files; `check_spool` streams). Errors as
+    `check_spool`."""
+    batches = list(_iter_spool(path))
+    if not batches:
+        raise InputError(f"{path}: the spool file holds no batches")
+    return batches
+
+
+def _iter_spool(path: Path) -> Iterator[SpooledBatch]:
     from frigade_cli.segment.messages import message_problem
 
     try:
-        raw = path.read_bytes()
+        handle = open(path, "rb")  # noqa: SIM115  # closed below; the generator owns it
     except OSError as exc:
         raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
-    batches: list[SpooledBatch] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = jsjson.loads(line)
-        except jsjson.JSONDecodeError as exc:
-            raise InputError(f"{path} line {number}: invalid JSON ({exc.msg})") from None
-        messages = record.get("messages") if isinstance(record, dict) else None
-        if not isinstance(messages, list):
-            raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
-        if not messages:
-            raise InputError(f"{path} line {number}: the 'messages' array is empty")
-        for index, message in enumerate(messages, start=1):
-            problem = message_problem(message)
-            if problem:
-                raise InputError(f"{path} line {number} message {index}: {problem}")
-        batches.append(
-            SpooledBatch(
+    with handle:
+        number = 0
+        while True:
+            try:
+                line = handle.readline()
+            except OSError as exc:
+                raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
+            if not line:
+                return
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                record = jsjson.loads(line)
+            except jsjson.JSONDecodeError as exc:
+                raise InputError(f"{path} line {number}: invalid JSON ({exc.msg})") from None
+            messages = record.get("messages") if isinstance(record, dict) else None
+            if not isinstance(messages, list):
+                raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
+            if not messages:
+                raise InputError(f"{path} line {number}: the 'messages' array is empty")
+            for index, message in enumerate(messages, start=1):
+                problem = message_problem(message)
+                if problem:
+                    raise InputError(f"{path} line {number} message {index}: {problem}")
+            yield SpooledBatch(
                 url=str(record.get("url") or ""),
                 messages=messages,
                 status=record.get("status"),
                 error=record.get("error"),
             )
-        )
-    if not batches:
-        raise InputError(f"{path}: the spool file holds no batches")
-    return batches

@@ -85,6 +85,7 @@ def iter_batches(
     seed: int | None = None,
     only_types: Sequence[str] | None = None,
     progress: ReadProgress | None = None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[Batch]:
     """The run's batches, made lazily from `iter_messages` (same arguments and errors).
 
@@ -97,7 +98,7 @@ def iter_batches(
             raise InputError("--count must be at least 1")
         encoded = MessageFactory(seed=seed).encoded(count or len(types), types)
         return batch_encoded(encoded, batch_size)
-    messages = iter_messages(count, types, fixtures, overrides, seed, only_types, progress)
+    messages = iter_messages(count, types, fixtures, overrides, seed, only_types, progress, halt)
     return make_batches(messages, batch_size)
 
 
@@ -109,6 +110,7 @@ def iter_messages(
     seed: int | None = None,
     only_types: Sequence[str] | None = None,
     progress: ReadProgress | None = None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The messages to send, made one at a time: synthetic ones, or fixture messages, overrides
     applied. Memory stays flat however large `count` or the fixture files are.
@@ -117,7 +119,8 @@ def iter_messages(
     read lazily, in order, and read again from the start when `count` asks for more messages
     than they hold; `count` defaults to each fixture message once. `only_types` keeps just the
     fixture messages of those types (`--types` with `--fixture`); `progress` is updated as the
-    files are read.
+    files are read. `halt()` true at the end of a pass stops the repeats (a stopped run keeps
+    the rest of the pass it was in, but does not make further copies just to save them).
     An explicit `messageId` (a fixture's own, or `--override messageId=X`) is sent as given the
     first time; each further copy gets `X-2`, `X-3`, ... so that no two messages of a run share
     an id unless the fixture itself says so.
@@ -143,7 +146,7 @@ def iter_messages(
         wanted = f" of type {', '.join(only_types)} (--types)" if only_types else ""
         raise InputError(f"no fixture message{wanted} in {', '.join(fixtures)}")
     return _from_fixtures(
-        itertools.chain([head], first), factory, count, fixtures, parsed, only_types
+        itertools.chain([head], first), factory, count, fixtures, parsed, only_types, halt
     )
 
 
@@ -196,6 +199,7 @@ def _from_fixtures(
     fixtures: Sequence[str],
     overrides: list[Override],
     only_types: Sequence[str] | None,
+    halt: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
     from frigade_cli.segment.fixtures import iter_fixture_messages
 
@@ -220,7 +224,7 @@ def _from_fixtures(
                 message["messageId"] = ids.derive(str(given), repeat + 1)
             n += 1
             yield message
-        if count is None or n >= count:
+        if count is None or n >= count or (halt is not None and halt()):
             return
         repeat += 1
         source = iter_fixture_messages(fixtures, overrides, only_types=only_types)
@@ -355,6 +359,13 @@ class DeliveryReport:
     latencies: LatencySample = field(default_factory=LatencySample)
     pending: dict[int, Batch] = field(default_factory=dict)  # taken, not accepted (yet)
     rest: Iterator[Batch] | None = None  # a stopped stream's batches never taken
+    cut_short: bool = False  # the stream stopped before its end
+    # The stream makes its messages (synthetic ones): those never taken are not the user's data,
+    # so a stopped run does not make them just to save them; they are counted as not generated.
+    rest_generated: bool = False
+    planned_events: int | None = None  # the run's events, when known up front (--count)
+    kept_batches: int = 0  # a stopped stream's batches never taken, read to be saved
+    kept_events: int = 0
     source_error: Exception | None = None  # why the stream of messages broke off
 
     def take(self, batch: Batch) -> None:
@@ -380,9 +391,10 @@ class DeliveryReport:
 
     @property
     def events(self) -> int:
-        """Events of the run: taken from the source, plus any left in a planned list."""
+        """Events of the run: taken from the source, plus any left in a planned list, read to
+        be saved, or never generated; always accepted + failed + unsent."""
         untaken = sum(b.size for b in self.batches[self.taken_batches :])
-        return self.taken_events + untaken
+        return self.taken_events + untaken + self.kept_events + self.not_generated
 
     @property
     def interrupted(self) -> bool:
@@ -393,17 +405,26 @@ class DeliveryReport:
         return self.stopped_because == "quota"
 
     def unaccepted_batches(self) -> Iterator[Batch]:
-        """Every batch not accepted, in order: taken ones, then any never taken (read lazily)."""
+        """Every batch not accepted, in order: taken ones, then any never taken (read lazily;
+        a generated stream's are not made at all, see `not_generated`)."""
         yield from sorted(self.pending.values(), key=lambda b: b.index)
         yield from self.batches[self.taken_batches :]
-        if self.rest is not None:
+        if self.rest is not None and not self.rest_generated:
             try:
                 for batch in self.rest:
-                    self.taken_batches += 1
-                    self.taken_events += batch.size
+                    self.kept_batches += 1
+                    self.kept_events += batch.size
                     yield batch
             except FrigadeCliError as exc:  # a bad message further on: keep what came before
                 self.source_error = self.source_error or exc
+
+    @property
+    def not_generated(self) -> int:
+        """Events of a stopped run never made (so never sent or saved): a synthetic stream's
+        rest, or the further copies `--count` asked of fixture files."""
+        if not self.cut_short or self.planned_events is None:
+            return 0
+        return max(0, self.planned_events - self.taken_events - self.kept_events)
 
     @property
     def failed(self) -> list[BatchOutcome]:
@@ -411,7 +432,7 @@ class DeliveryReport:
 
     @property
     def ok(self) -> bool:
-        complete = self.rest is None and self.taken_batches >= len(self.batches)
+        complete = not self.cut_short and self.taken_batches >= len(self.batches)
         return (
             complete
             and self.taken_batches > 0
@@ -429,19 +450,26 @@ class DeliveryReport:
         duration = end - self.started
         sending = end - self.send_started if self.send_started is not None else 0.0
         unsent = [b for b in self.pending.values() if b.index not in self.outcomes]
-        unsent_events = sum(b.size for b in unsent) + sum(
-            b.size for b in self.batches[self.taken_batches :]
+        untaken = self.batches[self.taken_batches :]
+        not_generated = self.not_generated
+        unsent_events = (
+            sum(b.size for b in unsent)
+            + sum(b.size for b in untaken)
+            + self.kept_events
+            + not_generated
         )
         return {
             "url": self.url,
             "batch_size": self.batch_size,
-            "batches": self.taken_batches + len(self.batches[self.taken_batches :]),
+            "batches": self.taken_batches + len(untaken) + self.kept_batches,
             "events": self.events,
             "accepted": {"batches": self.accepted_batches, "events": self.accepted_events},
             "failed": {"batches": len(failed), "events": sum(o.events for o in failed)},
+            # Not sent: saved to the spool file, or (synthetic messages) never generated.
             "unsent": {
-                "batches": len(unsent) + len(self.batches[self.taken_batches :]),
+                "batches": len(unsent) + len(untaken) + self.kept_batches,
                 "events": unsent_events,
+                "not_generated": not_generated,
             },
             "status_codes": self.status_counts(),
             "retries": self.retries,
@@ -636,6 +664,7 @@ class WebhookSender:
             transport.close()
             if not planned and report.stopped_because is not None:
                 report.rest = batches
+                report.cut_short = True
             report.finished = time.perf_counter()
             self._loop = None
 

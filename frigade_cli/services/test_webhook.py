@@ -28,7 +28,7 @@ from frigade_cli.interrupts import StopSignals
 from frigade_cli.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
 from frigade_cli.segment.fixtures import ReadProgress
-from frigade_cli.spool import read_spool
+from frigade_cli.spool import check_spool
 from frigade_cli.webhook import (
     DeliveryReport,
     WebhookSender,
@@ -40,6 +40,10 @@ from frigade_cli.webhook import (
 
 if TYPE_CHECKING:
     from frigade_cli.sandbox import RunningSandbox
+
+
+# A larger --count is a typo: at 100,000 events/s a billion already takes hours.
+MAX_COUNT = 1_000_000_000
 
 
 @dataclass
@@ -89,7 +93,7 @@ class TestWebhookRequest:
                 "--sandbox sends to its own webhook with its own key: drop --url and --api-key"
             )
         limits = (
-            ("--count", self.count, 1, None),
+            ("--count", self.count, 1, MAX_COUNT),
             ("--batch-size", self.batch_size, 1, MAX_BATCH_SIZE),
             ("--concurrency", self.concurrency, 1, 64),
             ("--retries", self.retries, 0, 20),
@@ -146,8 +150,9 @@ def _run(
     key = check_webhook_key(app.setting("api_key", req.api_key), required=not req.dry_run)
     terminal.add_secret(key)
 
-    spooled = read_spool(req.resend) if req.resend else None
-    url = req.url or (spooled[0].url if spooled and spooled[0].url else None)
+    # Checked whole first (memory flat), read again as it is sent.
+    spooled = check_spool(req.resend) if req.resend else None
+    url = req.url or (spooled.url if spooled and spooled.url else None)
     if not req.url and url and "****" in url:
         raise InputError(
             f"{req.resend}: the saved URL held a secret and was saved redacted ({url})",
@@ -159,9 +164,10 @@ def _run(
     fixture_progress: ReadProgress | None = None
     total: int | None
     batches: Iterator[Batch]
+    report = DeliveryReport(url=url, batch_size=req.batch_size)
     if spooled is not None:
-        messages = (m for batch in spooled for m in batch.messages)
-        total = sum(len(batch.messages) for batch in spooled)
+        messages = (m for batch in spooled.batches_iter() for m in batch.messages)
+        total = spooled.events
         batches = make_batches(messages, req.batch_size)
     else:
         types = parse_types(req.types)
@@ -176,6 +182,7 @@ def _run(
             req.seed,
             only_types=types if req.types and req.fixtures else None,
             progress=fixture_progress,
+            halt=lambda: report.cut_short,
         )
         total = req.count or (None if req.fixtures else len(types))
 
@@ -202,7 +209,11 @@ def _run(
         log=terminal.debug if terminal.verbose else None,
         notice=terminal.warn,
     )
-    report = DeliveryReport(url=url, batch_size=req.batch_size)
+    if spooled is None:
+        # A stopped run does not make synthetic messages, or copies of fixture files beyond
+        # the pass it was in, just to save them: they are counted as not generated.
+        report.rest_generated = not req.fixtures
+        report.planned_events = req.count or (None if req.fixtures else total)
     what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
     terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
     # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
@@ -220,6 +231,13 @@ def _run(
         if sandbox is not None:
             summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
         render.delivery_summary(terminal, summary, req.json_output)
+    not_generated = summary["unsent"]["not_generated"]
+    if not_generated:
+        made = "repeated fixture event" if req.fixtures else "synthetic event"
+        terminal.warn(
+            f"{_count(not_generated, made)} not sent (never generated, so not saved); to "
+            f"send them, run again with --count {not_generated}"
+        )
     _raise_for_outcome(report, key, summary, signals.exit_code)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:
         raise UpstreamError(

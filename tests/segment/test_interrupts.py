@@ -40,11 +40,26 @@ def spool_lines(isolated: Path) -> tuple[Path, list[dict[str, Any]]]:
     return spool, [json.loads(line) for line in spool.read_text().splitlines()]
 
 
-def sending(recorder: Recorder, *extra: str) -> Any:
+def track(n: int) -> dict[str, Any]:
+    return {
+        "type": "track", "userId": f"user_{n}", "event": "Invoice Downloaded",
+        "messageId": f"own-{n:05d}", "timestamp": "2026-11-28T10:40:02.235Z",
+    }  # fmt: skip
+
+
+def own_fixture(isolated: Path, events: int = EVENTS) -> Path:
+    """The user's own messages, NDJSON: what a stopped run must keep, every one of them."""
+    path = isolated / "own.ndjson"
+    path.write_text("".join(json.dumps(track(n)) + "\n" for n in range(events)))
+    return path
+
+
+def sending(recorder: Recorder, isolated: Path, *extra: str) -> Any:
     recorder.delay = 0.2
     proc = start(
         "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
-        "--count", str(EVENTS), "--batch-size", "10", "--concurrency", "2", *extra,
+        "--fixture", str(own_fixture(isolated)), "--batch-size", "10", "--concurrency", "2",
+        *extra,
     )  # fmt: skip
     wait_for(lambda: len(recorder.requests) >= 4)
     return proc
@@ -59,7 +74,7 @@ def resend(cli: Cli, spool: Path) -> None:
 def test_sigterm_saves_prints_the_json_summary_and_exits_143(
     cli: Cli, recorder: Recorder, isolated: Path
 ) -> None:
-    proc = sending(recorder, "--json")
+    proc = sending(recorder, isolated, "--json")
 
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
@@ -73,6 +88,9 @@ def test_sigterm_saves_prints_the_json_summary_and_exits_143(
     assert "Traceback" not in stderr
     saved = sum(len(line["messages"]) for line in lines)
     assert summary["accepted"]["events"] + saved == EVENTS
+    # Every saved event counts as not sent: a check of `.unsent.events == 0` cannot pass.
+    assert summary["unsent"] == {"batches": len(lines), "events": saved, "not_generated": 0}
+    assert summary["events"] == EVENTS
     assert summary["accepted"]["events"] == sum(received_ids(recorder).values())
 
     resend(cli, spool)
@@ -85,7 +103,7 @@ def test_sigterm_saves_prints_the_json_summary_and_exits_143(
 def test_two_ctrl_c_abandon_requests_in_flight_and_still_lose_nothing(
     cli: Cli, recorder: Recorder, isolated: Path
 ) -> None:
-    proc = sending(recorder)
+    proc = sending(recorder, isolated)
 
     proc.send_signal(signal.SIGINT)
     time.sleep(0.02)
@@ -111,7 +129,7 @@ def test_two_ctrl_c_abandon_requests_in_flight_and_still_lose_nothing(
 def test_ctrl_c_again_and_again_while_saving_cannot_lose_the_spool(
     cli: Cli, recorder: Recorder, isolated: Path
 ) -> None:
-    proc = sending(recorder)
+    proc = sending(recorder, isolated)
 
     for _ in range(8):
         proc.send_signal(signal.SIGINT)
@@ -163,3 +181,103 @@ def test_ctrl_c_during_a_sandbox_run_prints_no_traceback(isolated: Path) -> None
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     assert "Exception" not in stderr
+
+
+def test_ctrl_c_in_a_huge_synthetic_run_makes_nothing_more_and_says_what_was_not_sent(
+    recorder: Recorder, isolated: Path
+) -> None:
+    recorder.delay = 0.2
+    count = 1_000_000_000
+    proc = start(
+        "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+        "--count", str(count), "--batch-size", "10", "--concurrency", "2", "--json",
+    )  # fmt: skip
+    wait_for(lambda: len(recorder.requests) >= 4)
+
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)  # it stops: nothing left to generate
+
+    assert proc.returncode == 130, stderr
+    summary = json.loads(stdout)
+    received = sum(received_ids(recorder).values())
+    saved = (
+        sum(len(m["messages"]) for m in spool_lines(isolated)[1]) if summary["spool_file"] else 0
+    )
+    unsent = summary["unsent"]
+    assert summary["events"] == count
+    assert summary["accepted"]["events"] == received
+    assert received + summary["failed"]["events"] + unsent["events"] == count
+    assert unsent["not_generated"] == count - received - saved - summary["failed"]["events"]
+    assert f"{unsent['not_generated']} synthetic events not sent" in stderr
+    assert "cannot be interrupted" not in stderr
+
+
+def test_a_count_over_a_billion_is_refused_before_anything_is_sent(
+    cli: Cli, recorder: Recorder
+) -> None:
+    result = cli(
+        "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+        "--count", "99999999999999999999",
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert "--count 99999999999999999999 is out of range" in result.stderr
+    assert recorder.requests == []
+
+
+def test_ctrl_c_keeps_the_untaken_rest_of_the_users_own_file_streamed_to_the_spool(
+    cli: Cli, recorder: Recorder, isolated: Path
+) -> None:
+    events = 20_000
+    proc = start(
+        "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+        "--fixture", str(own_fixture(isolated, events)), "--batch-size", "10",
+        "--concurrency", "1", "--json",
+    )  # fmt: skip
+    recorder.delay = 0.2
+    wait_for(lambda: len(recorder.requests) >= 2)
+
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, stderr
+    summary = json.loads(stdout)
+    spool, lines = spool_lines(isolated)
+    saved = sum(len(line["messages"]) for line in lines)
+    assert summary["unsent"] == {"batches": len(lines), "events": saved, "not_generated": 0}
+    assert summary["accepted"]["events"] + saved == events
+    assert not list(spool.parent.glob(".*.partial"))
+
+    resend(cli, spool)
+    ids = received_ids(recorder)
+    assert set(ids) == {f"own-{n:05d}" for n in range(events)}
+
+
+def test_ctrl_c_keeps_the_pass_over_the_users_file_but_makes_no_further_copies(
+    recorder: Recorder, isolated: Path
+) -> None:
+    count = 1_000_000_000
+    proc = start(
+        "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+        "--fixture", str(own_fixture(isolated, 50)), "--count", str(count),
+        "--batch-size", "10", "--concurrency", "1", "--json",
+    )  # fmt: skip
+    wait_for(lambda: len(recorder.requests) >= 12)  # into the second pass over the file
+    recorder.delay = 0.2
+
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, stderr
+    summary = json.loads(stdout)
+    # No spool file when the stop came just as a pass over the file ended.
+    lines = spool_lines(isolated)[1] if summary["spool_file"] else []
+    saved = sum(len(line["messages"]) for line in lines)
+    received = sum(received_ids(recorder).values())
+    unsent = summary["unsent"]
+    # What was sent and saved ends exactly at the end of a pass over the 50 messages.
+    assert (received + saved) % 50 == 0
+    assert saved <= 50 + 10
+    assert summary["events"] == count
+    assert received + summary["failed"]["events"] + unsent["events"] == count
+    assert unsent["events"] == saved + unsent["not_generated"]
+    assert f"{unsent['not_generated']} repeated fixture events not sent" in stderr

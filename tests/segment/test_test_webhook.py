@@ -87,7 +87,7 @@ def test_a_rejected_key_exits_4_keeps_the_events_and_never_shows_the_key(
 ):
     recorder.default = Answer(status, b'{"statusCode":403,"message":"Forbidden"}')
 
-    result = send(cli, recorder, "--count", "250", "--concurrency", "1")
+    result = send(cli, recorder, "--count", "250", "--concurrency", "1", "--json")
 
     assert result.exit_code == 4
     assert "api_private_****6789" in result.stderr
@@ -95,8 +95,14 @@ def test_a_rejected_key_exits_4_keeps_the_events_and_never_shows_the_key(
     assert KEY not in result.output
     assert len(recorder.requests) == 1  # no point sending the rest with a bad key
     (spool,) = spool_files(isolated)
-    assert len(spooled_messages(spool)) == 250
+    # The refused batch is kept; the 150 synthetic events never made are reported, not made.
+    assert len(spooled_messages(spool)) == 100
     assert KEY not in spool.read_text()
+    summary = json.loads(result.stdout)
+    assert summary["failed"]["events"] == 100
+    assert summary["unsent"] == {"batches": 0, "events": 150, "not_generated": 150}
+    assert "150 synthetic events not sent" in result.stderr
+    assert "--count 150" in result.stderr
 
 
 def test_transient_503_and_429_are_retried_and_nothing_is_lost(cli: Cli, recorder: Recorder):
@@ -401,12 +407,12 @@ def test_a_command_line_that_does_not_parse_exits_2(cli: Cli, recorder: Recorder
     assert recorder.requests == []
 
 
-def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(
+def test_ctrl_c_stops_a_synthetic_run_without_making_the_rest_and_the_counts_add_up(
     recorder: Recorder, isolated: Path
 ):
     recorder.delay = 0.05
     args = ["segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY]
-    args += ["--count", "2000", "--batch-size", "10", "--concurrency", "1"]
+    args += ["--count", "2000", "--batch-size", "10", "--concurrency", "1", "--json"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "frigade_cli", *args],
         stdout=subprocess.PIPE,
@@ -418,15 +424,20 @@ def test_ctrl_c_stops_sending_spools_what_was_not_accepted_and_exits_130(
     while len(recorder.requests) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=20)
+    stdout, stderr = proc.communicate(timeout=20)
 
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr
-    (spool,) = spool_files(isolated)
-    spooled = {m["messageId"] for m in spooled_messages(spool)}
+    summary = json.loads(stdout)
+    spooled = [m["messageId"] for s in spool_files(isolated) for m in spooled_messages(s)]
     received = {m["messageId"] for body in recorder.bodies() for m in body}
-    assert len(spooled | received) == 2000  # every event either delivered or kept
-    assert 0 < len(spooled) < 2000
+    assert summary["accepted"]["events"] == len(received)
+    unsent = summary["unsent"]
+    assert summary["events"] == 2000
+    assert len(received) + summary["failed"]["events"] + unsent["events"] == 2000
+    assert 0 < unsent["events"] == len(spooled) + unsent["not_generated"]
+    assert f"{unsent['not_generated']} synthetic events not sent" in stderr
+    assert f"--count {unsent['not_generated']}" in stderr
 
 
 def test_https_proxy_from_the_environment_is_used(cli: Cli, monkeypatch):

@@ -277,6 +277,17 @@ def test_a_retry_after_over_the_cap_is_reported_before_waiting(
     )
 
 
+def test_the_capped_wait_is_told_only_when_a_wait_follows(cli: Cli, recorder: Recorder) -> None:
+    refused = Answer(429, b'{"message":"slow down"}', {"Retry-After": "3600"})
+    recorder.default = refused
+
+    result = send(cli, recorder, "--retries", "2", "--max-retry-wait", "100ms")
+
+    assert result.exit_code == 5, result.output
+    assert len(recorder.requests) == 3  # the first attempt and 2 retries: 2 waits
+    assert result.stderr.count("waiting 0.1 s instead (--max-retry-wait)") == 2
+
+
 def test_a_retry_after_under_the_cap_is_waited_quietly(cli: Cli, recorder: Recorder) -> None:
     recorder.answer(Answer(429, b'{"message":"slow down"}', {"Retry-After": "0"}))
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from frigade_cli.errors import UnsavedError
-from frigade_cli.spool import SpooledBatch, read_spool, write_spool
+from frigade_cli.errors import InputError, UnsavedError
+from frigade_cli.spool import SpooledBatch, check_spool, read_spool, write_spool
 
 MESSAGE = {"type": "identify", "userId": "u1", "messageId": "m1"}
 
@@ -80,3 +81,37 @@ def test_a_message_only_javascript_can_write_survives_the_spool(tmp_path: Path) 
     (batch,) = read_spool(path)
     assert batch.messages[0]["userId"] == "u\ud800"
     assert batch.messages[0]["properties"]["n"] == float(2**70)
+
+
+def test_batches_are_written_as_they_come_not_gathered_first(tmp_path: Path) -> None:
+    target = tmp_path / "s.ndjson"
+    partial = tmp_path / ".s.ndjson.partial"
+    writing: list[bool] = []
+
+    def batches() -> Iterator[SpooledBatch]:
+        for n in range(3):
+            # Gathering every batch first would make the file only after the last one.
+            writing.append(partial.exists())
+            yield SpooledBatch("https://h/x", [{**MESSAGE, "messageId": f"m{n}"}] * 2000)
+
+    write_spool(batches(), target)
+
+    assert writing == [False, True, True]
+    assert [len(b.messages) for b in read_spool(target)] == [2000, 2000, 2000]
+    assert not partial.exists()
+
+
+def test_check_spool_counts_every_event_and_names_a_bad_line(tmp_path: Path) -> None:
+    path = write_spool(
+        [SpooledBatch("https://h/x", [MESSAGE] * 3), SpooledBatch("https://h/y", [MESSAGE] * 2)],
+        tmp_path / "s.ndjson",
+    )
+    assert path is not None
+    checked = check_spool(path)
+    assert (checked.url, checked.batches, checked.events) == ("https://h/x", 2, 5)
+    assert [len(b.messages) for b in checked.batches_iter()] == [3, 2]
+
+    with path.open("a") as out:
+        out.write('{"messages": [{"type": "identify"}]}\n')
+    with pytest.raises(InputError, match="line 3 message 1"):
+        check_spool(path)
