@@ -41,6 +41,17 @@ STREAM_PATH = "/_sandbox/stream"
 SANDBOX_SIDES = ("segment", "frigade", "destination", "forward")
 RECONNECT_BASE = 0.25  # seconds: the first reconnect waits up to this, then doubles ...
 RECONNECT_CAP = 5.0  # ... up to this
+
+
+def redrop_delay(drops: int) -> float:
+    """Seconds to wait before reconnecting after the `drops`-th stream drop in a row with no event
+    in between: at once the first time, then RECONNECT_BASE doubling up to RECONNECT_CAP, so a
+    sandbox that accepts and drops at once (one that is stopping) is not hammered."""
+    if drops <= 1:
+        return 0.0
+    return float(min(RECONNECT_BASE * 2 ** (drops - 2), RECONNECT_CAP))
+
+
 STREAM_READ_TIMEOUT = 60.0  # the sandbox sends a keep-alive comment every 15 s
 # Not relayed: they describe this hop, not the request (RFC 9110, section 7.6.1).
 HOP_BY_HOP = frozenset(
@@ -499,7 +510,7 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
 
     async def follow() -> None:
         from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
-        from tenacity import wait_random_exponential as backoff
+        from tenacity import wait_exponential_jitter as backoff
 
         def say(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome is not None else None
@@ -508,11 +519,14 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
 
         async with make_client(timeout=STREAM_READ_TIMEOUT, log=terminal.debug) as client:
             terminal.info(f"following {url}; Ctrl-C to stop")
+            drops, events_at_drop = 0, -1
             while True:
                 try:
                     async for attempt in AsyncRetrying(
                         retry=retry_if_exception_type(_Unreachable),
-                        wait=backoff(multiplier=RECONNECT_BASE, max=RECONNECT_CAP),
+                        wait=backoff(
+                            initial=RECONNECT_BASE, max=RECONNECT_CAP, jitter=RECONNECT_BASE
+                        ),
                         before_sleep=say,
                         reraise=True,
                     ):
@@ -520,7 +534,14 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
                             await read_stream(client)
                 except _Dropped as exc:
                     result.reconnects += 1
-                    terminal.warn(f"lost the sandbox stream ({exc}); reconnecting")
+                    drops = drops + 1 if result.events == events_at_drop else 1
+                    events_at_drop = result.events
+                    delay = redrop_delay(drops)
+                    terminal.warn(
+                        f"lost the sandbox stream ({exc}); reconnecting"
+                        + (f" in {delay:.2f} s" if delay else "")
+                    )
+                    await asyncio.sleep(delay)
 
     loop = new_event_loop()
     task = loop.create_task(follow())

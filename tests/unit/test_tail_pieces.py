@@ -197,3 +197,13 @@ def test_a_stream_cursor_shows_each_event_once_and_counts_gaps_and_restarts() ->
         (True, 2, False),
     ]
     assert cursor.last_id == "r2.4"
+
+
+def test_a_stream_dropped_again_and_again_backs_off_to_the_cap() -> None:
+    from frigade_cli.services.tail import RECONNECT_BASE, RECONNECT_CAP, redrop_delay
+
+    delays = [redrop_delay(n) for n in range(1, 10)]
+    # At once after one drop, then 0.25 s doubling (hand-computed), never past the 5 s cap.
+    assert delays[:6] == [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
+    assert delays[6:] == [5.0, 5.0, 5.0]
+    assert (RECONNECT_BASE, RECONNECT_CAP) == (0.25, 5.0)
