@@ -25,10 +25,19 @@ class App:
         """A setting with precedence flag > env > profile > default; secrets are registered.
 
         ConfigError (exit 3) when the value would come from a profile the user named
-        (`--profile`, `FRIGADE_PROFILE`) that the file does not have: never the defaults instead.
+        (`--profile`, `FRIGADE_PROFILE`) that the file does not have: never the defaults instead;
+        InputError (exit 3) for a flag given empty (`--write-key "$UNSET"` in a script), which
+        must not fall back to the environment or a profile's value in silence.
         """
         from frigade_cli.config import SETTINGS
 
+        if flag_value is not None and not flag_value.strip():
+            from frigade_cli.errors import InputError
+
+            raise InputError(
+                f"the {SETTINGS[key].help.split(' (')[0]} given on the command line is empty",
+                hint="pass a value, or leave the flag out to use the environment or the profile",
+            )
         if not flag_value:
             self.config.require_profile()
         value = self.config.get(key, flag_value)

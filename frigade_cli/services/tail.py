@@ -266,9 +266,11 @@ def _listen(app: App, req: TailRequest, timeout: float | None) -> TailResult:
             stopper()
 
     def show(messages: list[dict[str, Any]], upstream: str | None = None) -> None:
+        if req.limit is not None and result.events >= req.limit:
+            # Refused, not answered 200 and dropped: the sender keeps what the tail cannot show.
+            raise Refused(503, "the tail has stopped: its --limit was reached")
+        # The request that reaches the limit is shown whole: every event answered 200 is printed.
         selected = flt.select(messages)
-        if req.limit is not None:
-            selected = selected[: max(req.limit - result.events, 0)]
         if selected:
             try:
                 output.messages(selected, upstream)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.conftest import Cli
+from tests.support.recorder import Recorder
 
 
 @pytest.mark.parametrize(
@@ -61,3 +62,34 @@ def test_help_states_the_rule(cli: Cli) -> None:
     text = re.sub(r"-\s+", "-", " ".join(run.stdout.split()))  # undo wrapping at a hyphen
     assert "Exit 2: the command line is wrong" in text
     assert "Exit 3: a value is well-formed but not acceptable" in text
+
+
+KEY = "api_private_test0000abcd"
+
+
+def test_an_empty_key_flag_is_refused_not_replaced_by_the_environment(
+    cli: Cli, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--api-key "$FRIGADE_KEY"` with the secret missing in CI must not send another key.
+    monkeypatch.setenv("FRIGADE_API_KEY", KEY)
+
+    result = cli("segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", "")
+
+    assert result.exit_code == 3
+    assert "Frigade API key given on the command line is empty" in result.stderr
+    assert recorder.requests == []
+
+
+def test_an_empty_write_key_flag_is_refused_not_replaced_by_the_environment(
+    cli: Cli, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", "wk_env_0000wxyz")
+
+    result = cli(
+        "segment", "connect", "--write-key", "  ", "--api-key", KEY,
+        "--api-url", recorder.url,
+    )  # fmt: skip
+
+    assert result.exit_code == 3
+    assert "write key given on the command line is empty" in result.stderr
+    assert recorder.requests == []

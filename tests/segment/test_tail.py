@@ -333,13 +333,29 @@ def test_timeout_exits_5_when_nothing_arrived_and_0_when_something_did() -> None
 
 def test_limit_stops_after_n_events_with_exit_0() -> None:
     with Tail("--listen", "0", "--json", "--limit", "3") as tail:
-        post(tail.url, "/v1/batch", {"batch": [track(n) for n in range(2)]})
-        post(tail.url, "/v1/batch", {"batch": [track(n) for n in range(2, 5)]})
+        first = post(tail.url, "/v1/batch", {"batch": [track(n) for n in range(2)]})
+        second = post(tail.url, "/v1/batch", {"batch": [track(n) for n in range(2, 5)]})
         code = tail.wait()
 
     assert code == 0
-    assert [m["messageId"] for m in tail.messages()] == ["m-0", "m-1", "m-2"]
-    assert "limit reached: 3 events shown" in tail.err
+    assert (first.status_code, second.status_code) == (200, 200)
+    # The request that reaches the limit is shown whole: every event answered 200 is printed.
+    assert [m["messageId"] for m in tail.messages()] == ["m-0", "m-1", "m-2", "m-3", "m-4"]
+    assert "limit reached: 5 events shown" in tail.err
+
+
+def test_after_the_limit_a_request_is_refused_not_answered_200_and_dropped() -> None:
+    with Tail("--listen", "0", "--json", "--limit", "1") as tail:
+        first = post(tail.url, "/v1/track", track(1))
+        try:
+            late = post(tail.url, "/v1/track", track(2)).status_code
+        except httpx.TransportError:
+            late = None  # the tail had already closed its port: not accepted either
+        code = tail.wait()
+
+    assert (code, first.status_code) == (0, 200)
+    assert late != 200
+    assert [m["messageId"] for m in tail.messages()] == ["m-1"]
 
 
 def test_sigterm_ends_it_like_ctrl_c() -> None:
