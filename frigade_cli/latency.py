@@ -114,13 +114,14 @@ class PathResult:
         )
 
     def figures(self) -> dict[str, Any]:
-        """`samples`, `failures`, `interrupted`, `min_ms` ... `mean_ms` (None when nothing
+        """`samples`, `failures`, `interrupted_samples`, `min_ms` ... `mean_ms` (None when nothing
         arrived)."""
         latency = self.latency
         out: dict[str, Any] = {
             "samples": len(self.samples),
             "failures": len(self.failures),
-            "interrupted": len(self.interrupted),
+            # Not `interrupted`: the report's own `interrupted` says whether the run was stopped.
+            "interrupted_samples": len(self.interrupted),
         }
         for name in FIGURES:
             out[f"{name}_ms"] = _round(latency.get(name))

@@ -138,7 +138,7 @@ def test_a_stop_signal_prints_the_report_and_the_sample_in_flight_is_not_a_failu
     report = json.loads(stdout)
     assert report["interrupted"] is True and report["passed"] is False
     assert report["terminated"] is (sig == signal.SIGTERM)
-    assert (report["samples"], report["failures"], report["interrupted"]) == (1, 0, 1)
+    assert (report["samples"], report["failures"], report["interrupted_samples"]) == (1, 0, 1)
     assert report["failed_markers"] == []
     sample = report["each_sample"][0]
     assert sample["interrupted"] is True and sample["arrived"] is False
