@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from frigade_cli.errors import FrigadeCliError
 from frigade_cli.stats import FIGURES, Distribution
 
 PATHS = ("segment", "direct", "api")
@@ -45,6 +46,7 @@ class Sample:
     server_lag_ms: float | None = None
     error: str | None = None
     timed_out: bool = False  # sent, then never seen within the timeout
+    interrupted: bool = False  # still being looked for when the run was stopped: not measured
 
     @property
     def arrived(self) -> bool:
@@ -64,6 +66,7 @@ class Sample:
             "server_created_at": self.server_created_at,
             "server_lag_ms": _round(self.server_lag_ms),
             "timed_out": self.timed_out,
+            "interrupted": self.interrupted,
             "error": self.error,
         }
 
@@ -83,8 +86,16 @@ class PathResult:
 
     @property
     def failures(self) -> list[Sample]:
-        """Samples sent (or tried) that were never seen: a failure each, never dropped."""
-        return [s for s in self.samples if not s.arrived]
+        """Samples sent (or tried) that were never seen: a failure each, never dropped.
+
+        A sample cut short by Ctrl-C or SIGTERM is not among them: it was never measured.
+        """
+        return [s for s in self.samples if not s.arrived and not s.interrupted]
+
+    @property
+    def interrupted(self) -> list[Sample]:
+        """Samples still being looked for when the run was stopped (neither seen nor lost)."""
+        return [s for s in self.samples if not s.arrived and s.interrupted]
 
     @property
     def latency(self) -> Distribution:
@@ -103,9 +114,15 @@ class PathResult:
         )
 
     def figures(self) -> dict[str, Any]:
-        """`samples`, `failures`, `min_ms` ... `mean_ms` (None when nothing arrived)."""
+        """`samples`, `failures`, `interrupted_samples`, `min_ms` ... `mean_ms` (None when nothing
+        arrived)."""
         latency = self.latency
-        out: dict[str, Any] = {"samples": len(self.samples), "failures": len(self.failures)}
+        out: dict[str, Any] = {
+            "samples": len(self.samples),
+            "failures": len(self.failures),
+            # Not `interrupted`: the report's own `interrupted` says whether the run was stopped.
+            "interrupted_samples": len(self.interrupted),
+        }
         for name in FIGURES:
             out[f"{name}_ms"] = _round(latency.get(name))
         return out
@@ -220,7 +237,11 @@ class LatencyReport:
     model: WaitEstimate | None = None  # the batch wait at this run's own rate (sandbox)
     advice: WaitEstimate | None = None  # the batch wait at --events-per-day
     interrupted: bool = False
+    terminated: bool = False  # the stop was SIGTERM rather than Ctrl-C
     started_at: str | None = None
+    # What ended the run early after its settings were checked (a rejected key, an unreachable
+    # Frigade): re-raised once the report is out, shown as `error` in the JSON.
+    error: FrigadeCliError | None = None
 
     @property
     def gate_results(self) -> list[GateResult]:
@@ -228,7 +249,9 @@ class LatencyReport:
 
     @property
     def passed(self) -> bool:
-        return not self.interrupted and all(g.passed for g in self.gate_results)
+        return (
+            not self.interrupted and self.error is None and all(g.passed for g in self.gate_results)
+        )
 
     def result(self, path: str) -> PathResult | None:
         return next((r for r in self.results if r.path == path), None)
@@ -240,13 +263,17 @@ class LatencyReport:
             "gates": [g.as_dict() for g in self.gate_results],
             "passed": self.passed,
             "interrupted": self.interrupted,
+            "terminated": self.terminated,
+            "error": self.error.message if self.error is not None else None,
             "started_at": self.started_at,
             "model": self.model.as_dict() if self.model else None,
             "advice": self.advice.as_dict() if self.advice else None,
         }
-        if len(self.results) == 1:
-            return {**self.results[0].as_dict(), **common}
-        return {"path": "compare", "paths": [r.as_dict() for r in self.results], **common}
+        # Stopped before a path started: its figures are there, empty, so the shape holds.
+        results = self.results or [PathResult(p) for p in self.settings.get("paths", [])]
+        if len(results) == 1:
+            return {**results[0].as_dict(), **common}
+        return {"path": "compare", "paths": [r.as_dict() for r in results], **common}
 
 
 def _round(value: float | None) -> float | None:

@@ -101,8 +101,18 @@ def show(terminal: Terminal, report: LatencyReport, json_output: bool) -> None:
         terminal.line("")
         terminal.line(advice_line(report.advice))
     if report.interrupted:
+        stop = "SIGTERM" if report.terminated else "Ctrl-C"
+        cut = sum(len(r.interrupted) for r in report.results)
         terminal.line("")
-        terminal.line("interrupted: the figures cover the samples measured before Ctrl-C")
+        terminal.line(
+            f"interrupted: the figures cover the samples measured before {stop}"
+            + (
+                f"; {cut} sample{'s' if cut != 1 else ''} still in flight then "
+                "not measured (not counted as failures)"
+                if cut
+                else ""
+            )
+        )
 
 
 def _histogram(terminal: Terminal, result: PathResult) -> None:
@@ -235,6 +245,8 @@ def figures_text(result: PathResult) -> str:
     """`samples 20, failures 0, min 1,004.2 ms, p50 ...; lost: MARKER (why)`."""
     latency = result.latency
     parts = [f"samples {len(result.samples)}", f"failures {len(result.failures)}"]
+    if result.interrupted:
+        parts.append(f"interrupted {len(result.interrupted)}")
     parts += [f"{f} {ms(latency.get(f))} ms" for f in FIGURES]
     text = ", ".join(parts)
     if result.failures:
@@ -276,24 +288,52 @@ def markdown(report: LatencyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_output_file(path: Path, what: str) -> None:
+    """InputError (exit 3) unless `path` can be written: its directory exists and is writable,
+    and it is not a directory or a read-only file. Run before anything is sent."""
+    import os
+
+    directory = path.parent
+    if path.is_dir():
+        raise InputError(f"{what} {path}: is a directory")
+    if not directory.is_dir():
+        raise InputError(f"{what} {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: the directory {directory} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{what} {path}: the file is not writable")
+
+
 def write_files(
     terminal: Terminal,
     report: LatencyReport,
     junit: Path | None,
     step_summary: str | None,
-) -> None:
-    """Write the JUnit file, append to the step summary (both redacted); InputError on OSError."""
-    if junit is not None:
-        _write(terminal, junit, junit_xml(report), append=False, what="--junit")
+) -> str | None:
+    """Write the JUnit file, append to the step summary (both redacted).
+
+    Never raises: a step summary that cannot be written is a warning; so is a JUnit file that
+    cannot, and then its message is returned, for the caller to exit 3 with unless the run's own
+    outcome (a breach, an error) decides the exit code.
+    """
     if step_summary:
-        _write(
+        problem = _write(
             terminal, Path(step_summary), markdown(report), append=True, what="GITHUB_STEP_SUMMARY"
         )
+        if problem:
+            terminal.warn(problem)
+    if junit is not None:
+        problem = _write(terminal, junit, junit_xml(report), append=False, what="--junit")
+        if problem:
+            terminal.warn(problem)
+            return problem
+    return None
 
 
-def _write(terminal: Terminal, path: Path, text: str, *, append: bool, what: str) -> None:
+def _write(terminal: Terminal, path: Path, text: str, *, append: bool, what: str) -> str | None:
     try:
         with path.open("a" if append else "w", encoding="utf-8") as handle:
             handle.write(terminal.redact(text))
     except OSError as exc:
-        raise InputError(f"cannot write {what} file {path}: {exc.strerror or exc}") from None
+        return f"cannot write {what} file {path}: {exc.strerror or exc}"
+    return None

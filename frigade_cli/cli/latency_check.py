@@ -155,9 +155,11 @@ def latency_check(
     Each sample is a uniquely marked track event, read back from Frigade
     (GET /v1/users?userId=) until it shows up. Prints min, p50, p90, p95, p99, max and mean in
     ms; exit 6 when a gate is breached (after the full report), 5 when unreachable, 4 when a
-    key is rejected, 3 for bad settings (before anything is sent).
+    key is rejected, 3 for bad settings (before anything is sent), 130 on Ctrl-C and 143 on
+    SIGTERM (after the report of the samples measured so far).
     """
     from frigade_cli import render_latency_check as render
+    from frigade_cli.errors import InputError
     from frigade_cli.services.latency_check import (
         LatencyCheckRequest,
         raise_for_outcome,
@@ -165,6 +167,8 @@ def latency_check(
     )
 
     app = get_app()
+    if junit is not None:
+        render.check_output_file(junit, "--junit")
     request = LatencyCheckRequest(
         path=path,
         compare=compare,
@@ -190,6 +194,13 @@ def latency_check(
     )
     with render.live_progress(app.terminal, samples) as progress:
         report = run_latency_check(app, request, progress)
-    render.show(app.terminal, report, json_output)
-    render.write_files(app.terminal, report, junit, os.environ.get("GITHUB_STEP_SUMMARY"))
+    # With --json a CI step always gets its document; people get the error alone when nothing ran.
+    if json_output or report.error is None or any(r.samples for r in report.results):
+        render.show(app.terminal, report, json_output)
+    junit_problem = None
+    if report.error is None:
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        junit_problem = render.write_files(app.terminal, report, junit, summary)
     raise_for_outcome(report)
+    if junit_problem:
+        raise InputError(junit_problem)

@@ -27,12 +27,16 @@ from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK
 from frigade_cli.durations import finite, parse_duration
 from frigade_cli.errors import (
     AuthError,
+    FrigadeCliError,
     InputError,
     Interrupted,
+    Terminated,
     ThresholdBreached,
     UpstreamError,
 )
+from frigade_cli.exit_codes import ExitCode
 from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.interrupts import StopSignals
 from frigade_cli.keys import strip_bearer
 from frigade_cli.latency import (
     GATE_FIGURES,
@@ -279,10 +283,12 @@ def run_latency_check(
 ) -> LatencyReport:
     """Plan, then measure every path (on a fresh sandbox with `--sandbox`); the report.
 
-    Raises before sending: InputError (3) for bad settings; AuthError (4) when Frigade rejects
-    the key on the first read-back; UpstreamError (5) when Frigade cannot be reached. During the
-    run, a rejected key (4) or Frigade's monthly-active-user cap (5) stops it; other failures
-    are recorded per sample. Ctrl-C returns the report so far with `interrupted` set.
+    Raises InputError (3) for bad settings, before anything is sent; nothing after that. A
+    rejected key (4, on the first read-back or during the run), an unreachable Frigade or its
+    monthly-active-user cap (5) ends the run and is kept in the report's `error`, for
+    `raise_for_outcome` to raise once the report is shown; other failures are recorded per
+    sample. Ctrl-C or SIGTERM returns the report so far with `interrupted` (and `terminated` for
+    SIGTERM) set; samples then in flight are marked `interrupted`, not failures.
     """
     checked = plan(app, req)
     if not checked.sandbox:
@@ -316,14 +322,25 @@ def _measure_all(app: App, checked: Plan, progress: Progress | None) -> LatencyR
     for path, reason in checked.skipped.items():
         app.terminal.warn(f"skipping the {path} path: {reason}")
     runner = _Runner(app, checked, report, progress)
-    try:
-        asyncio.run(runner.run())
-    except KeyboardInterrupt:
-        report.interrupted = True
-        for result in report.results:
-            for sample in result.samples:
-                if not sample.arrived and sample.error is None:
-                    sample.error = "interrupted before it was seen"
+    # Ctrl-C and SIGTERM stop the measuring; the report of what was measured still gets out.
+    with StopSignals() as signals:
+        signals.on_signal(lambda n: runner.stop())
+        interrupted = False
+        try:
+            asyncio.run(runner.run())
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            interrupted = True  # off the main thread, Ctrl-C still arrives as KeyboardInterrupt
+        except FrigadeCliError as exc:
+            # Settings were fine, so the report (with this error) is still shown before exiting.
+            report.error = exc
+        if interrupted or signals.requested:
+            report.interrupted = True
+            report.terminated = signals.exit_code == ExitCode.TERMINATED
+            for result in report.results:
+                for sample in result.samples:
+                    if not sample.arrived and sample.error is None:
+                        sample.interrupted = True
+                        sample.error = "interrupted before it was seen"
     _add_model(checked, report)
     return report
 
@@ -368,10 +385,15 @@ def _add_model(checked: Plan, report: LatencyReport) -> None:
 
 
 def raise_for_outcome(report: LatencyReport) -> None:
-    """After the report is shown: Interrupted (130), UpstreamError (5) when no sample could be
-    sent or read back at all, ThresholdBreached (6) when a gate is breached."""
+    """After the report is shown: Interrupted (130) or Terminated (143); the error that ended the
+    run (AuthError 4, UpstreamError 5); UpstreamError (5) when no sample could be sent or read
+    back at all; ThresholdBreached (6) when a gate is breached."""
     if report.interrupted:
+        if report.terminated:
+            raise Terminated("terminated: the report shows the samples measured so far")
         raise Interrupted("interrupted: the report shows the samples measured so far")
+    if report.error is not None:
+        raise report.error
     for result in report.results:
         errors = [s.error for s in result.failures if s.error and not s.timed_out]
         if not result.arrived and errors:
@@ -409,12 +431,24 @@ class _Runner:
         self.progress = progress
         self.fatal: BaseException | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.main: asyncio.Task[Any] | None = None
+
+    def stop(self) -> None:
+        """Cancel the run from a signal handler (only the loop's wakeup pipe is touched)."""
+        self.stopping = True
+        if self.loop is not None and self.main is not None:
+            self.loop.call_soon_threadsafe(self.main.cancel)
 
     async def run(self) -> None:
         from frigade_cli.clients.frigade import FrigadeClient
         from frigade_cli.clients.segment_tracking import SegmentTrackingClient
         from frigade_cli.http import make_client
 
+        self.loop, self.main = asyncio.get_running_loop(), asyncio.current_task()
+        if self.stopping:
+            raise asyncio.CancelledError
         checked = self.plan
         terminal = self.app.terminal
         http_timeout = max(1.0, min(30.0, checked.timeout_s))
