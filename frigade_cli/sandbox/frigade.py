@@ -41,11 +41,11 @@ from starlette.routing import Route
 
 from frigade_cli.clock import now_iso
 from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.receiver.tracking import basic_user
 from frigade_cli.sandbox.forward import ACTION_TYPES
 from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import (
     SUCCESS,
-    basic_user,
     frigade_error,
     json_response,
     raw_json,
