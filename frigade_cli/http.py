@@ -21,6 +21,12 @@ USER_AGENT = f"frigade-cli/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 423, 429})
 
 
+def describe_error(exc: BaseException) -> str:
+    """`ConnectError: [Errno 111] Connection refused`, or just the class name when the
+    exception has no message (httpx's timeouts often have none)."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def is_retryable(status: int) -> bool:
     """True for 408, 423, 429 and 5xx except 501, as Segment retries them."""
     return status in RETRYABLE_STATUSES or (500 <= status <= 599 and status != 501)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.clients.frigade import is_quota_exhausted
 from frigade_cli.config import WEBHOOK_PATH
 from frigade_cli.errors import FrigadeCliError, InputError, UnsavedError
-from frigade_cli.http import RetryPolicy, check_url, is_retryable, send_with_retry
+from frigade_cli.http import RetryPolicy, check_url, describe_error, is_retryable, send_with_retry
 from frigade_cli.keys import check_private_key, strip_bearer
 from frigade_cli.redact import is_secret_header, redact_text
 from frigade_cli.segment.batching import Batch, batch_encoded, make_batches
@@ -713,7 +713,7 @@ class WebhookSender:
                 on_capped_wait=on_capped_wait,
             )
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = describe_error(exc)
             outcome.error = redact_text(error, self.secrets)
             report.stopped_because = report.stopped_because or "network"
             return outcome

@@ -26,7 +26,7 @@ from frigade_cli.clients.base import ServiceClient
 from frigade_cli.clock import parse_iso_ms
 from frigade_cli.config import DEFAULT_API_URL
 from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy, check_url, send_with_retry
+from frigade_cli.http import RetryPolicy, check_url, describe_error, send_with_retry
 from frigade_cli.keys import strip_bearer
 from frigade_cli.redact import redact_key
 
@@ -233,8 +233,7 @@ class FrigadeClient(ServiceClient):
             ) from None
         except httpx.HTTPError as exc:
             raise UpstreamError(
-                f"cannot reach Frigade at {self.base_url}: "
-                f"{type(exc).__name__}{f': {exc}' if str(exc) else ''}"
+                f"cannot reach Frigade at {self.base_url}: {describe_error(exc)}"
             ) from None
         status = response.status_code
         if status in (401, 403):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli.errors import AuthError, UpstreamError
-from frigade_cli.http import RetryPolicy, send_with_retry
+from frigade_cli.http import RetryPolicy, describe_error, send_with_retry
 
 if TYPE_CHECKING:
     import httpx
@@ -211,7 +211,7 @@ class FrigadeIntegrations:
         try:
             response = await send_with_retry(post, self.retry, self.on_retry)
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"cannot reach {self.url}: {type(exc).__name__}: {exc}") from None
+            raise UpstreamError(f"cannot reach {self.url}: {describe_error(exc)}") from None
         status = response.status_code
         if status in (401, 403):
             raise AuthError(

@@ -30,7 +30,7 @@ from frigade_cli.clients.base import ServiceClient
 from frigade_cli.clock import now_iso
 from frigade_cli.config import DEFAULT_SEGMENT_API_URL
 from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy, check_url, send_with_retry
+from frigade_cli.http import RetryPolicy, check_url, describe_error, send_with_retry
 from frigade_cli.redact import redact_key
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MESSAGE_TYPES
@@ -190,8 +190,7 @@ class SegmentTrackingClient(ServiceClient):
             response = await send_with_retry(attempt, self.policy)
         except httpx.HTTPError as exc:
             raise UpstreamError(
-                f"cannot reach Segment's tracking API at {self.base_url}: "
-                f"{type(exc).__name__}{f': {exc}' if str(exc) else ''}"
+                f"cannot reach Segment's tracking API at {self.base_url}: {describe_error(exc)}"
             ) from None
         status = response.status_code
         if status in (401, 403):

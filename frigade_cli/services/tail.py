@@ -26,7 +26,7 @@ from frigade_cli import render
 from frigade_cli.app import App
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import InputError, UpstreamError
-from frigade_cli.http import check_url, is_loopback, make_client
+from frigade_cli.http import check_url, describe_error, is_loopback, make_client
 from frigade_cli.segment.event_filter import EventFilter
 from frigade_cli.segment.messages import MESSAGE_TYPES
 from frigade_cli.segment.write_key import check_write_key
@@ -208,7 +208,7 @@ class _Relay:
             )
         except httpx.HTTPError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            return None, elapsed, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return None, elapsed, describe_error(exc)
         elapsed = (time.perf_counter() - started) * 1000
         status = response.status_code
         return status, elapsed, None if 200 <= status < 300 else f"HTTP {status}"
@@ -504,7 +504,7 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
         except SSEError as exc:
             raise UpstreamError(f"{url} is not an event stream: {exc}") from None
         except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            reason = describe_error(exc)
             raise (_Dropped if connected else _Unreachable)(reason) from None
         raise _Dropped("the sandbox closed the stream")
 
