@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,31 +184,73 @@ class Config:
 
         Returns the value as stored (a key without its `Bearer ` prefix). ConfigError (exit 3)
         for an unknown setting, a value that is not acceptable, or a file that cannot be written.
+        Safe against other `frigade` processes writing at the same time (see `update`).
         """
         import tomlkit
 
         self._check_key(key)
         value = check_value(key, value)
-        document = self._document()
-        profiles = document.get("profiles")
-        if profiles is None:
-            profiles = tomlkit.table(is_super_table=True)
-            document["profiles"] = profiles
-        if self.profile not in profiles:
-            profiles[self.profile] = tomlkit.table()
-        profiles[self.profile][key] = value
-        self._save(document)
+
+        def store(document: tomlkit.TOMLDocument) -> bool:
+            profiles = document.get("profiles")
+            if profiles is None:
+                profiles = tomlkit.table(is_super_table=True)
+                document["profiles"] = profiles
+            if self.profile not in profiles:
+                profiles[self.profile] = tomlkit.table()
+            profiles[self.profile][key] = value
+            return True
+
+        self.update(store)
         return value
 
     def unset(self, key: str) -> bool:
+        """Remove a setting from the chosen profile; False when it was not set there."""
         self._check_key(key)
-        document = self._document()
-        values = document.get("profiles", {}).get(self.profile)
-        if values is None or key not in values:
-            return False
-        del values[key]
-        self._save(document)
-        return True
+
+        def remove(document: tomlkit.TOMLDocument) -> bool:
+            values = document.get("profiles", {}).get(self.profile)
+            if values is None or key not in values:
+                return False
+            del values[key]
+            return True
+
+        return self.update(remove)
+
+    def update(self, change: Callable[[tomlkit.TOMLDocument], bool]) -> bool:
+        """Read, change and write the file back as one step no other writer can interleave.
+
+        `change` edits the document (comments and layout kept) and returns whether it changed
+        anything. The file is re-read under an exclusive lock (`config.toml.lock` beside it), so
+        two processes setting different profiles both keep their change; the new text goes to a
+        temporary file in the same directory, is flushed to disk and renamed over the old one,
+        so a reader sees the old file or the new one, never a partial or empty one. Mode 0600.
+        Returns what `change` returned; ConfigError (exit 3) when the file cannot be read, is not
+        valid, or cannot be written.
+        """
+        from filelock import FileLock, Timeout
+
+        self.data  # noqa: B018  # a corrupt or unreadable file fails as a read does, before locking
+        target = self.path.resolve() if self.path.is_symlink() else self.path
+        try:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT, mode=0o600):
+                self._data = None  # another process may have written since
+                document = self._document()
+                changed = change(document)
+                if changed:
+                    write_atomic(target, document.as_string().encode())
+        except Timeout:
+            raise ConfigError(
+                f"config file {self.path} is locked by another frigade process "
+                f"(waited {LOCK_TIMEOUT:g} s)",
+                hint=f"try again; if no frigade process runs, delete {target}.lock",
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot write config file {self.path}: {exc.strerror}") from None
+        finally:
+            self._data = None
+        return changed
 
     @staticmethod
     def _check_key(key: str) -> None:
@@ -225,14 +269,44 @@ class Config:
         except OSError as exc:
             raise ConfigError(f"cannot read config file {self.path}: {exc.strerror}") from None
 
-    def _save(self, document: tomlkit.TOMLDocument) -> None:
-        import tomlkit
 
-        try:
-            write_private(self.path, tomlkit.dumps(document).encode())
-        except OSError as exc:
-            raise ConfigError(f"cannot write config file {self.path}: {exc.strerror}") from None
-        self._data = None
+LOCK_TIMEOUT = 10.0  # seconds a writer waits for another; a write itself takes milliseconds
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` whole: a temporary file beside it (mode 0600), fsync, rename.
+
+    A reader, or a crash at any moment, sees the old content or the new, never a truncated file.
+    OSError when the directory is not writable.
+    """
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            os.fchmod(stream.fileno(), 0o600)
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 URL_SETTINGS = frozenset({"api_url", "webhook_url", "segment_api_url"})
