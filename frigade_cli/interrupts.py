@@ -15,14 +15,74 @@ class TerminateSignal(KeyboardInterrupt):
     """SIGTERM raised as Ctrl-C is, so the same cleanup runs; the exit code says which it was."""
 
 
+# The console script's signal state. None: signals were never deferred (a library caller, an
+# in-process test), so nothing here changes the process's handlers.
+_deferred: list[int] | None = None
+_raised: list[int] = []
+
+
+def _record(signum: int, frame: FrameType | None) -> None:
+    if _deferred is not None:
+        _deferred.append(signum)
+
+
 def _raise_terminate(signum: int, frame: FrameType | None) -> None:
+    _raised.append(signum)
     raise TerminateSignal()
 
 
-def sigterm_as_interrupt() -> None:
-    """Make SIGTERM behave as Ctrl-C for the rest of the process (console-script entry only)."""
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    _raised.append(signum)
+    raise KeyboardInterrupt()
+
+
+def defer_signals(received: list[int] | None = None) -> None:
+    """First thing the console script does: SIGINT and SIGTERM are recorded, not acted on.
+
+    Python's start-up and the imports that follow are not work that can be cut short cleanly
+    (a signal raised inside an import leaves a traceback); the signal waits until `arm`, when
+    the command is known and can end with its documented exit code. `received`: signals an
+    earlier handler recorded (numbers), kept in order. Main thread only.
+    """
+    global _deferred
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminate)
+        _deferred = list(received or ())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _record)
+
+
+def arm() -> None:
+    """SIGTERM raises `TerminateSignal` and SIGINT `KeyboardInterrupt` from now on; a signal
+    that arrived while deferred is raised at once. Does nothing unless `defer_signals` ran."""
+    if _deferred is None or threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, _raise_terminate)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    if _deferred:
+        first = _deferred[0]
+        _deferred.clear()
+        if first == signal.SIGTERM:
+            _raise_terminate(first, None)
+        _raise_interrupt(first, None)
+
+
+def pending_signal() -> int | None:
+    """The first signal still waiting (deferred, not yet raised), or None."""
+    return _deferred[0] if _deferred else None
+
+
+def terminate_was_raised() -> bool:
+    """Whether the first signal raised by `arm`'s handlers was SIGTERM."""
+    return bool(_raised) and _raised[0] == signal.SIGTERM
+
+
+def ignore_signals() -> None:
+    """On the way out with an exit code already decided: later SIGINT and SIGTERM are ignored,
+    so none can interrupt the report or turn the exit code into a death by signal. (SIG_IGN,
+    unlike a Python handler, survives the interpreter's shutdown.) Main thread only."""
+    if _deferred is not None and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 class StopSignals:

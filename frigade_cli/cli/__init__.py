@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from frigade_cli import __version__
+from frigade_cli import __version__, interrupts
 from frigade_cli.app import App, current_app
 from frigade_cli.config import Config
 from frigade_cli.errors import FrigadeCliError
 from frigade_cli.exit_codes import USAGE_RULE, ExitCode
-from frigade_cli.interrupts import TerminateSignal, sigterm_as_interrupt
+from frigade_cli.interrupts import TerminateSignal
 from frigade_cli.output import Terminal
 
 # Click's own exceptions (usage errors, exits) are left to Typer, whichever Click it ships.
@@ -25,23 +25,52 @@ _CLICK_EXCEPTION: type[Exception] = next(
 _PASS_THROUGH: tuple[type[BaseException], ...] = (_CLICK_EXCEPTION, typer.Exit, typer.Abort)
 
 
+# Commands whose normal end is a signal (README): stopped at any moment, they exit 0.
+SIGNAL_ENDS_NORMALLY = frozenset({("segment", "tail"), ("sandbox",)})
+
+
 class FrigadeGroup(TyperGroup):
     """Turns every failure of a command into a one-line message and a documented exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
-            return super().parse_args(ctx, args)
+            rest = super().parse_args(ctx, args)
         except _CLICK_EXCEPTION as exc:
             _settle_click_error(exc)
             raise
+        ctx.meta["frigade.command"] = self._command_path(ctx)
+        return rest
+
+    def _command_path(self, ctx: Any) -> tuple[str, ...]:
+        """The names of the command about to run (`("segment", "tail")`), from the words left
+        after the global options; as far as they name commands."""
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        path: list[str] = []
+        command: Any = self
+        for word in words:
+            # A group is what has subcommands (Typer's groups are not Click's Group class).
+            if not hasattr(command, "get_command") or word.startswith("-"):
+                break
+            command = command.get_command(ctx, word)
+            if command is None:
+                break
+            path.append(word)
+        return tuple(path)
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            # The command is known: a signal that came during start-up acts now, and later
+            # ones raise where they land (the handlers below turn them into exit codes).
+            interrupts.arm()
             return super().invoke(ctx)
         except _PASS_THROUGH as exc:
             _settle_click_error(exc)
             raise
         except KeyboardInterrupt as exc:
+            interrupts.ignore_signals()
+            if ctx.meta.get("frigade.command") in SIGNAL_ENDS_NORMALLY:
+                _report(lambda: _app().terminal.info("stopped"))
+                raise typer.Exit(ExitCode.OK) from None
             terminated = isinstance(exc, TerminateSignal)
             _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
             raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED) from None
@@ -219,23 +248,49 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM is handled as Ctrl-C is; a closed pipe exits 0."""
-    sigterm_as_interrupt()
+    """Console-script entry point (after `frigade_cli.__main__` deferred the signals): a signal
+    at any moment ends the run with its documented code and one line; a closed pipe exits 0."""
     stdout_was_devnull = _is_devnull(sys.stdout)
+    code: Any = ExitCode.OK
     try:
         app()
     except BrokenPipeError:
         silence_closed_streams()
-        sys.exit(ExitCode.OK)
+        code = ExitCode.OK
+    except KeyboardInterrupt as exc:
+        # Raised outside a command (while Click builds or closes its context).
+        interrupts.ignore_signals()
+        terminated = isinstance(exc, TerminateSignal)
+        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
     except SystemExit as exc:
+        code = exc.code
         # Click (wrapping the streams) and rich (pointing stdout at /dev/null) answer a closed
         # pipe outside a command, e.g. `frigade --help | head -1`, with exit 1; a reader that
         # stopped reading is not an error.
         pacified = type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper"
-        if exc.code == 1 and (pacified or (not stdout_was_devnull and _is_devnull(sys.stdout))):
+        if code == 1 and (pacified or (not stdout_was_devnull and _is_devnull(sys.stdout))):
             silence_closed_streams()
-            sys.exit(ExitCode.OK)
-        raise
+            code = ExitCode.OK
+        elif code == ExitCode.INTERRUPTED and interrupts.terminate_was_raised():
+            # Typer answers a KeyboardInterrupt outside a command with a silent 130.
+            _report(lambda: _app().terminal.error("terminated"))
+            code = ExitCode.TERMINATED
+    _exit(code)
+
+
+def _exit(code: Any) -> None:
+    """Exit with `code`; after a signal, without waiting on threads a stop left behind."""
+    import threading
+
+    interrupts.ignore_signals()
+    stopped = isinstance(code, int) and code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED)
+    if stopped and any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(int(code))
+    sys.exit(code)
 
 
 def _is_devnull(stream: Any) -> bool:

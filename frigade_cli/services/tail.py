@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from frigade_cli import render
+from frigade_cli import interrupts, render
 from frigade_cli.app import App
 from frigade_cli.durations import parse_duration
 from frigade_cli.errors import InputError, UpstreamError
@@ -568,7 +568,13 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
         result.stopped_because = result.stopped_because or "interrupted"
     finally:
         for sig in handled:
-            loop.remove_signal_handler(sig)
+            loop.remove_signal_handler(sig)  # which leaves SIGTERM at its default: death
+        # Stopped by a signal: later ones are ignored while the summary is printed; else the
+        # CLI's handlers again.
+        if handled and result.stopped_because == "interrupted":
+            interrupts.ignore_signals()
+        elif handled:
+            interrupts.arm()
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
     return result

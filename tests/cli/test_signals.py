@@ -1,0 +1,131 @@
+"""SIGTERM at any moment of a run: the command's documented exit code and one error line, never
+a traceback (README "Exit codes": 143 for a command cut short; `tail` and `sandbox`, whose normal
+end is a signal, exit 0).
+
+Each trial starts the installed `frigade` script on a command that runs for well over a second
+(a server that answers slowly, a large send, a long measurement), sends SIGTERM at a random
+moment of its first second, and checks how it ended. Trials run a few at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.installed import start
+from tests.support.recorder import Recorder
+
+KEY = "api_private_test0000abcd"
+TRIALS = 100
+AT_ONCE = 4
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str
+    args: tuple[str, ...]
+    exit_code: int
+
+
+@pytest.fixture
+def hanging() -> Iterator[Recorder]:
+    """A server that takes longer to answer than any trial lasts."""
+    with Recorder() as server:
+        server.delay = 4.0
+        yield server
+
+
+def trials(slow: Recorder, hanging: Recorder, mapping: Path) -> list[Trial]:
+    h = hanging
+    return [
+        Trial("test-webhook", ("segment", "test-webhook", "--url", slow.webhook_url,
+              "--api-key", KEY, "--count", "400", "--batch-size", "10", "--concurrency", "1"),
+              143),
+        Trial("test-webhook --sandbox", ("segment", "test-webhook", "--sandbox", "--count",
+              "5000000"), 143),
+        Trial("latency-check --sandbox", ("segment", "latency-check", "--sandbox", "--path",
+              "api", "--samples", "10000"), 143),
+        Trial("latency-check --path direct", ("segment", "latency-check", "--path", "direct",
+              "--api-key", KEY, "--api-url", h.url, "--webhook-url", h.webhook_url), 143),
+        Trial("connect", ("segment", "connect", "--write-key", "wk_abcdefgh1234", "--api-key",
+              KEY, "--api-url", h.url), 143),
+        Trial("status", ("segment", "status", "--api-key", KEY, "--api-url", h.url), 143),
+        Trial("disconnect", ("segment", "disconnect", "--yes", "--api-key", KEY, "--api-url",
+              h.url), 143),
+        Trial("validate --destination-id", ("segment", "validate", "--destination-id", "d1",
+              "--token", "sgp_abcdefgh1234", "--segment-public-api-url", h.url), 143),
+        Trial("validate --live", ("segment", "validate", "--mapping", str(mapping), "--live",
+              "--url", h.webhook_url), 143),
+        Trial("tail --listen", ("segment", "tail", "--listen", "0"), 0),
+        Trial("tail --sandbox", ("segment", "tail", "--sandbox", h.url), 0),
+        Trial("sandbox", ("sandbox", "--port", "0"), 0),
+    ]  # fmt: skip
+
+
+def handles_sigterm(pid: int) -> bool:
+    """Whether the process has a handler for SIGTERM (Linux: SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True  # gone, or no /proc: nothing to wait for
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def run_trial(trial: Trial, delay: float) -> tuple[Trial, float, int, str]:
+    proc = start(*trial.args)
+    time.sleep(delay)
+    # No program can handle a signal before its interpreter has started: on a loaded machine
+    # that can take longer than the shortest delay, so wait for the handler, never past it.
+    while not handles_sigterm(proc.pid) and proc.poll() is None:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        return trial, delay, -999, stderr
+    return trial, delay, proc.returncode, stderr
+
+
+def test_sigterm_at_random_moments_of_the_first_second_gives_the_documented_exit(
+    recorder: Recorder, hanging: Recorder, isolated: Path
+) -> None:
+    recorder.delay = 0.3
+    mapping = isolated / "mapping.json"
+    mapping.write_text(json.dumps({"settings": {"url": recorder.webhook_url}}))
+    kinds = trials(recorder, hanging, mapping)
+    rng = random.Random()
+    plan = [(kinds[i % len(kinds)], rng.uniform(0.05, 1.0)) for i in range(TRIALS)]
+
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        outcomes = list(pool.map(lambda p: run_trial(*p), plan))
+
+    wrong = []
+    for trial, delay, code, stderr in outcomes:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("error:")]
+        ok = (
+            code == trial.exit_code
+            and "Traceback" not in stderr
+            and "Exception ignored" not in stderr
+            # One error line that says so ("terminated", maybe with what was kept), or none.
+            and (
+                len(errors) == 1 and errors[0].startswith("error: terminated")
+                if code == 143
+                else errors == []
+            )
+        )
+        if not ok:
+            wrong.append((trial.name, round(delay, 3), code, stderr[-400:]))
+    assert wrong == [], f"{len(wrong)} of {TRIALS} trials ended wrongly"
