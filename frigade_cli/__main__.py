@@ -12,7 +12,7 @@ def main() -> None:
     early: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: early.append(signum))
-    from frigade_cli.interrupts import defer_signals
+    from frigade_cli.kernel.interrupts import defer_signals
 
     defer_signals(early)
     from frigade_cli.cli import main as run

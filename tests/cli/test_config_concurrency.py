@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from frigade_cli.config import config_path
+from frigade_cli.kernel.config import config_path
 from tests.support.installed import start
 
 if sys.version_info >= (3, 11):
