@@ -197,10 +197,10 @@ def latency_check(
     # With --json a CI step always gets its document; people get the error alone when nothing ran.
     if json_output or report.error is None or any(r.samples for r in report.results):
         render.show(app.terminal, report, json_output)
-    junit_problem = None
-    if report.error is None:
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        junit_problem = render.write_files(app.terminal, report, junit, summary)
+    # Written whatever the outcome: a run that stopped early says so there (never a stale file,
+    # never partial figures that read as a pass).
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    junit_problem = render.write_files(app.terminal, report, junit, summary)
     raise_for_outcome(report)
     if junit_problem:
         raise InputError(junit_problem)

@@ -195,27 +195,50 @@ def advice_line(advice: WaitEstimate) -> str:
 
 
 # Files for CI -------------------------------------------------------------------------------------
+def unfinished(report: LatencyReport) -> str | None:
+    """Why the run did not measure what it planned (`interrupted after 9 of 20 samples`), or
+    None when it ran to the end. A report that is not whole must never read as a pass."""
+    planned = int(report.settings.get("samples") or 0) * max(
+        len(report.settings.get("paths") or ()), len(report.results), 1
+    )
+    measured = sum(len(r.arrived) + len(r.failures) for r in report.results)
+    if report.interrupted:
+        how = " (SIGTERM)" if report.terminated else ""
+        return f"interrupted after {measured} of {planned} samples{how}"
+    if report.error is not None:
+        return f"stopped after {measured} of {planned} samples: {report.error.message}"
+    return None
+
+
 def junit_xml(report: LatencyReport) -> str:
-    """JUnit XML: one testcase per gate and path; a breach is a `<failure>` with the figures."""
+    """JUnit XML: one testcase per gate and path; a breach is a `<failure>` with the figures.
+
+    A run that did not finish (Ctrl-C, SIGTERM, an error) adds a testcase holding an `<error>`
+    that says how far it got, so no CI report shows its partial figures as a pass.
+    """
     import xml.etree.ElementTree as ET
 
     results = report.gate_results
     failures = sum(not g.passed for g in results)
+    incomplete = unfinished(report)
+    tests = len(results) + (incomplete is not None)
+    errors = int(incomplete is not None)
     duration = sum(r.duration_s for r in report.results)
     suites = ET.Element(
         "testsuites",
         name="frigade segment latency-check",
-        tests=str(len(results)),
+        tests=str(tests),
         failures=str(failures),
+        errors=str(errors),
         time=f"{duration:.3f}",
     )
     suite = ET.SubElement(
         suites,
         "testsuite",
         name="latency-check",
-        tests=str(len(results)),
+        tests=str(tests),
         failures=str(failures),
-        errors="0",
+        errors=str(errors),
         time=f"{duration:.3f}",
         timestamp=report.started_at or "",
     )
@@ -237,6 +260,18 @@ def junit_xml(report: LatencyReport) -> str:
             failure = ET.SubElement(case, "failure", message=gate.describe(), type="threshold")
             failure.text = figures
         ET.SubElement(case, "system-out").text = figures
+    if incomplete is not None:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="latency-check",
+            name="run finished",
+            time=f"{duration:.3f}",
+        )
+        kind = "interrupted" if report.interrupted else "error"
+        ET.SubElement(case, "error", message=incomplete, type=kind).text = "; ".join(
+            f"{r.path}: {figures_text(r)}" for r in report.results
+        )
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
@@ -256,7 +291,10 @@ def figures_text(result: PathResult) -> str:
 
 def markdown(report: LatencyReport) -> str:
     """A Markdown section for `$GITHUB_STEP_SUMMARY`: figures per path, then the gates."""
+    incomplete = unfinished(report)
     verdict = "passed" if report.passed else "FAILED"
+    if incomplete is not None:
+        verdict = f"NOT FINISHED ({incomplete})"
     settings = report.settings
     where = "sandbox" if settings["sandbox"] else settings["frigade_url"]
     lines = [
@@ -283,6 +321,12 @@ def markdown(report: LatencyReport) -> str:
     for gate in report.gate_results:
         mark = "pass" if gate.passed else "**FAIL**"
         lines.append(f"| {gate.gate.label} | {gate.path} | {mark} | {gate.describe()} |")
+    if incomplete is not None:
+        lines += [
+            "",
+            f"**The run did not finish: {incomplete}.** The figures and gates above "
+            "cover only the samples measured before it stopped; they are not a result.",
+        ]
     if report.advice is not None:
         lines += ["", advice_line(report.advice)]
     return "\n".join(lines) + "\n"

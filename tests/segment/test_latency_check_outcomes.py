@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from frigade_cli.kernel.latency import Gate, LatencyReport, PathResult, Sample
+from frigade_cli.render import latency_check as render_latency
 from frigade_cli.sandbox import RunningSandbox
 from frigade_cli.sandbox.testing import wait_until
 from tests.conftest import Cli
@@ -196,3 +198,67 @@ def test_bad_settings_with_json_print_nothing_on_stdout(cli: Cli):
 
     assert result.exit_code == 3, result.output
     assert result.stdout == ""
+
+
+# CI files of a run that did not finish --------------------------------------------------------
+def _stopped_report(arrived: int, planned: int, *, terminated: bool = False) -> LatencyReport:
+    samples = [Sample(i, "api", f"m{i}", latency_ms=100.0 + i) for i in range(arrived)]
+    samples.append(Sample(arrived, "api", f"m{arrived}", interrupted=True))
+    return LatencyReport(
+        settings={"samples": planned, "paths": ["api"], "sandbox": True, "batch_size": 100,
+                  "flush_interval_s": 1.0},
+        results=[PathResult("api", samples, planned=planned)],
+        gates=[Gate("p95", 30_000), Gate("failures", 0)],
+        interrupted=True,
+        terminated=terminated,
+    )  # fmt: skip
+
+
+def test_the_junit_file_of_an_interrupted_run_holds_an_error_saying_how_far_it_got() -> None:
+    root = ET.fromstring(render_latency.junit_xml(_stopped_report(9, 20)))
+
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "1")
+    assert root.get("errors") == "1"
+    errors = root.findall(".//testcase/error")
+    assert [e.get("message") for e in errors] == ["interrupted after 9 of 20 samples"]
+
+
+def test_the_step_summary_of_an_interrupted_run_does_not_read_as_passed() -> None:
+    text = render_latency.markdown(_stopped_report(9, 20, terminated=True))
+
+    assert text.startswith(
+        "### frigade latency-check: NOT FINISHED (interrupted after 9 of 20 samples (SIGTERM))"
+    )
+    assert "passed" not in text.splitlines()[0]
+    assert "**The run did not finish" in text
+
+
+def test_sigterm_mid_run_leaves_a_junit_file_and_step_summary_that_say_so(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
+    sandbox.configure(destination={"flush_interval": "30s"})
+    args = ["segment", "latency-check", "--api-url", sandbox.url, "--api-key", sandbox.api_key]
+    args += ["--path", "segment", "--write-key", sandbox.write_key, "--samples", "3"]
+    args += ["--segment-url", sandbox.segment_url, "--junit", str(junit)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frigade_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    wait_until(
+        lambda: sandbox.stats()["segment"]["received"] >= 1, timeout=20, what="the first sample"
+    )
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+
+    assert proc.returncode == 143, stderr
+    root = ET.parse(junit).getroot()
+    assert root.get("errors") == "1"
+    (error,) = root.findall(".//testcase/error")
+    assert error.get("message") == "interrupted after 0 of 3 samples (SIGTERM)"
+    assert "NOT FINISHED (interrupted after 0 of 3 samples (SIGTERM))" in summary.read_text()
