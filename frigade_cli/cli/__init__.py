@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -34,13 +35,27 @@ class FrigadeGroup(TyperGroup):
     """Turns every failure of a command into a one-line message and a documented exit code."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        current_app.set(App())  # this invocation's, even when its command line is wrong
         try:
-            rest = super().parse_args(ctx, args)
+            remaining, chosen = lift_global_options(self, ctx, args)
+            current_app.set(
+                App(
+                    terminal=Terminal(verbose=chosen.verbose, quiet=chosen.quiet),
+                    config=Config(profile=chosen.profile),
+                    traceback=chosen.traceback,
+                )
+            )
+            rest = super().parse_args(ctx, remaining)
         except _CLICK_EXCEPTION as exc:
             _settle_click_error(exc)
             raise
         ctx.meta["frigade.command"] = self._command_path(ctx)
         return rest
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Global options (before or after the command)"):
+            formatter.write_dl([(names, help_) for names, _, help_ in GLOBAL_OPTIONS])
+        super().format_options(ctx, formatter)
 
     def _command_path(self, ctx: Any) -> tuple[str, ...]:
         """The names of the command about to run (`("segment", "tail")`), from the words left
@@ -98,30 +113,61 @@ class FrigadeGroup(TyperGroup):
 
 
 def _settle_click_error(exc: BaseException) -> None:
-    """Click's own errors, made to follow the tool's rules before Typer prints them.
+    """Click's own errors, reported as the tool's: one line on stderr, the rule's exit code.
 
-    The message is redacted (a usage error quotes the value given, which may be a key), and a
-    number outside an option's range is exit 3 like every other unacceptable value (USAGE_RULE):
-    Click checks the range, but the command line itself parsed.
+    Raises typer.Exit for a Click error (usage errors: 2; a number outside an option's range:
+    3, like every other unacceptable value, USAGE_RULE); returns, for the caller to re-raise,
+    for anything else (an exit, an abort, the help shown for a bare group). The message is
+    redacted (a usage error quotes the value given, which may be a key).
     """
-    from frigade_cli.kernel.redact import redact_text
+    if not isinstance(exc, _CLICK_EXCEPTION) or type(exc).__name__ == "NoArgsIsHelpError":
+        return
+    ctx = getattr(exc, "ctx", None)
+    if _is_out_of_range(exc):
+        message, code, hint = _range_message(exc), ExitCode.VALIDATION, None
+    else:
+        message = str(getattr(exc, "message", exc))
+        if getattr(exc, "param", None) is not None and not message.startswith("-"):
+            message = exc.format_message()  # type: ignore[attr-defined]  # names the option
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
+        hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+    message = message[:1].lower() + message[1:].rstrip(".")
+    _report(lambda: _app().terminal.error(message, hint))
+    raise typer.Exit(code) from None
 
-    message = getattr(exc, "message", None)
-    if isinstance(message, str):
-        exc.message = redact_text(message)  # type: ignore[attr-defined]
-        if _is_out_of_range(exc):
-            exc.exit_code = ExitCode.VALIDATION  # type: ignore[attr-defined]
+
+def usage_error(message: str, ctx: Any = None) -> Exception:
+    """A Click usage error (exit 2, reported as one line) for checks made while parsing."""
+    usage = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    return usage(message, ctx=ctx)  # type: ignore[no-any-return]
+
+
+def _range_message(exc: BaseException) -> str:
+    """`--limit 0 is out of range: use a number from 1 to 10000` (the tool's own wording)."""
+    param = getattr(exc, "param", None)
+    names = sorted(getattr(param, "opts", None) or ["the value"], key=len, reverse=True)
+    value = None
+    errors = getattr(exc.__cause__, "errors", None)
+    if callable(errors):
+        with contextlib.suppress(Exception):
+            value = errors()[0].get("input")
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        allowed = f"from {low:g} to {high:g}"
+    elif low is not None:
+        allowed = f"of at least {low:g}"
+    else:
+        allowed = f"of at most {high:g}" if high is not None else "in range"
+    given = f" {value}" if value is not None else ""
+    return f"{names[0]}{given} is out of range: use a number {allowed}"
 
 
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 
 
 def _is_out_of_range(exc: BaseException) -> bool:
-    """A number that parsed but is outside the option's `min`/`max` (Click's IntRange or
-    FloatRange, or Typer's coercion, whose cause lists the bound that failed)."""
-    param_type = getattr(getattr(exc, "param", None), "type", None)
-    if type(param_type).__name__ in ("IntRange", "FloatRange"):
-        return True
+    """A number that parsed but is outside the option's `min`/`max` (Typer's coercion, whose
+    cause lists the bound that failed)."""
     errors = getattr(exc.__cause__, "errors", None)
     if not callable(errors):
         return False
@@ -130,6 +176,103 @@ def _is_out_of_range(exc: BaseException) -> bool:
     except Exception:
         return False
     return bool(kinds) and kinds <= _RANGE_ERRORS
+
+
+# Global options ---------------------------------------------------------------------------------
+# Read by our own small parser wherever they stand (`frigade -v segment tail` or `frigade segment
+# tail -v`), so the root group declares none for Typer to coerce on every run.
+GLOBAL_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("-p, --profile NAME", "profile", "Config profile to use (default: 'default').  [env var: "
+     "FRIGADE_PROFILE]"),
+    ("-v, --verbose", "verbose", "Log each HTTP request to stderr (keys redacted)."),
+    ("-q, --quiet", "quiet", "Only errors on stderr; data still on stdout. Not with -v."),
+    ("--traceback", "traceback", "Print the full traceback on errors (redacted)."),
+)  # fmt: skip
+_GLOBAL_NAMES = {
+    "--profile": "profile", "-p": "profile", "--verbose": "verbose", "-v": "verbose",
+    "--quiet": "quiet", "-q": "quiet", "--traceback": "traceback",
+}  # fmt: skip
+
+
+@dataclass
+class GlobalChoices:
+    """The global options a command line gave."""
+
+    profile: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    traceback: bool = False
+
+
+def lift_global_options(root: Any, ctx: Any, args: list[str]) -> tuple[list[str], GlobalChoices]:
+    """The arguments without the global options, and what those said.
+
+    Walks the command line with the command tree: a word naming a subcommand descends into it,
+    an option of the command reached keeps its value (so `--user-id -v` is not taken for -v),
+    and `--` ends the options. Raises a Click usage error (exit 2) for `--profile` without a
+    name and for `-v` with `-q`.
+    """
+    chosen = GlobalChoices()
+    remaining: list[str] = []
+    command: Any = root
+    i = 0
+    while i < len(args):
+        word = args[i]
+        i += 1
+        own = _takes_value(command)
+        if word == "--":
+            remaining += args[i - 1 :]
+            break
+        name, equals, attached = word.partition("=")
+        if not word.startswith("-") or len(word) < 2:
+            sub = command.get_command(ctx, word) if hasattr(command, "get_command") else None
+            command = sub or command
+            remaining.append(word)
+            continue
+        if name in own or word[:2] in own:
+            remaining.append(word)
+            takes = own.get(name if name in own else word[:2])
+            if takes and not equals and name in own and i < len(args):
+                remaining.append(args[i])  # the option's value, whatever it looks like
+                i += 1
+            continue
+        if name in _GLOBAL_NAMES and _GLOBAL_NAMES[name] == "profile":
+            if not equals:
+                if i >= len(args):
+                    raise usage_error(f"option '{name}' requires an argument", ctx)
+                attached, i = args[i], i + 1
+            chosen.profile = attached
+        elif word in _GLOBAL_NAMES:
+            _set_flag(chosen, _GLOBAL_NAMES[word])
+        elif word.startswith("-p") and not word.startswith("--"):
+            chosen.profile = word[2:]
+        elif not word.startswith("--") and set(word[1:]) <= {"v", "q"}:
+            for letter in word[1:]:
+                _set_flag(chosen, _GLOBAL_NAMES["-" + letter])
+        else:
+            remaining.append(word)
+    if chosen.verbose and chosen.quiet:
+        raise usage_error("-v/--verbose and -q/--quiet cannot be used together", ctx)
+    return remaining, chosen
+
+
+def _set_flag(chosen: GlobalChoices, name: str) -> None:
+    if name == "verbose":
+        chosen.verbose += 1
+    else:
+        setattr(chosen, name, True)
+
+
+def _takes_value(command: Any) -> dict[str, bool]:
+    """The option names of `command` and whether each takes a value."""
+    names: dict[str, bool] = {}
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", "") != "option":
+            continue
+        takes = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+        for opt in [*param.opts, *param.secondary_opts]:
+            names[opt] = takes
+    return names
 
 
 def silence_closed_streams() -> None:
@@ -193,28 +336,6 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile",
-            "-p",
-            envvar="FRIGADE_PROFILE",
-            help="Config profile to use (default: 'default').",
-            show_envvar=True,
-        ),
-    ] = None,
-    verbose: Annotated[
-        int,
-        typer.Option(
-            "--verbose", "-v", count=True, help="Log each HTTP request to stderr (keys redacted)."
-        ),
-    ] = 0,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Only errors on stderr; data still on stdout.")
-    ] = False,
-    traceback: Annotated[
-        bool, typer.Option("--traceback", help="Print the full traceback on errors (redacted).")
-    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -226,13 +347,6 @@ def root(
 
     Exit codes: see `frigade --help`.
     """
-    current_app.set(
-        App(
-            terminal=Terminal(verbose=verbose, quiet=quiet),
-            config=Config(profile=profile),
-            traceback=traceback,
-        )
-    )
 
 
 def _register() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from frigade_cli.cli.options import DURATION, duration_text
 from frigade_cli.kernel.app import get_app
 
 
@@ -38,18 +39,28 @@ def latency_check(
     ] = 20,
     interval: Annotated[
         str,
-        typer.Option(help="Time between the starts of two samples (250ms, 2s, 1.5)."),
-    ] = "0",
+        typer.Option(
+            parser=duration_text("--interval"),
+            metavar=DURATION,
+            help="Time between the starts of two samples (250ms, 2s, 1.5).",
+        ),
+    ] = "0s",
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Samples in flight at once.")
     ] = 1,
     timeout: Annotated[
         str,
-        typer.Option(help="How long a sample may take to show up before it counts as a failure."),
+        typer.Option(
+            parser=duration_text("--timeout"),
+            metavar=DURATION,
+            help="How long a sample may take to show up before it counts as a failure.",
+        ),
     ] = "30s",
     poll_max: Annotated[
         str | None,
         typer.Option(
+            parser=duration_text("--poll-max"),
+            metavar=DURATION,
             help="Longest pause between two read-backs of one sample (they start at 10ms and "
             "back off 1.5x), which bounds the figures' error bar. Default 100ms; 20ms with "
             "--sandbox.",
@@ -69,18 +80,35 @@ def latency_check(
     flush_interval: Annotated[
         str | None,
         typer.Option(
+            parser=duration_text("--flush-interval"),
+            metavar=DURATION,
             help="With --sandbox: how long its destination's batch waits to fill. Default 1s.",
             show_default=False,
         ),
     ] = None,
     max_p50: Annotated[
-        str | None, typer.Option(help="Gate: fail (exit 6) when p50 is above this (250ms, 2s).")
+        str | None,
+        typer.Option(
+            parser=duration_text("--max-p50"),
+            metavar=DURATION,
+            help="Gate: fail (exit 6) when p50 is above this (250ms, 2s).",
+        ),
     ] = None,
     max_p95: Annotated[
-        str | None, typer.Option(help="Gate: fail (exit 6) when p95 is above this.")
+        str | None,
+        typer.Option(
+            parser=duration_text("--max-p95"),
+            metavar=DURATION,
+            help="Gate: fail (exit 6) when p95 is above this.",
+        ),
     ] = None,
     max_p99: Annotated[
-        str | None, typer.Option(help="Gate: fail (exit 6) when p99 is above this.")
+        str | None,
+        typer.Option(
+            parser=duration_text("--max-p99"),
+            metavar=DURATION,
+            help="Gate: fail (exit 6) when p99 is above this.",
+        ),
     ] = None,
     max_failures: Annotated[
         int,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from frigade_cli.cli.options import DURATION, duration_text
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.http import is_loopback
 
@@ -77,6 +78,8 @@ def sandbox(
         str,
         typer.Option(
             "--flush-interval",
+            parser=duration_text("--flush-interval"),
+            metavar=DURATION,
             help="How long a batch waits to fill before it is sent: 250ms, 2s, 1.5 (seconds). "
             "Segment's own wait can reach about a minute.",
         ),
@@ -114,8 +117,13 @@ def sandbox(
     ] = None,
     latency: Annotated[
         str,
-        typer.Option("--latency", help="Delay added to every Frigade-side response, e.g. 200ms."),
-    ] = "0",
+        typer.Option(
+            "--latency",
+            parser=duration_text("--latency"),
+            metavar=DURATION,
+            help="Delay added to every Frigade-side response, e.g. 200ms.",
+        ),
+    ] = "0s",
     data: Annotated[
         Path | None,
         typer.Option(
@@ -138,6 +146,8 @@ def sandbox(
         str,
         typer.Option(
             "--dedup-window",
+            parser=duration_text("--dedup-window"),
+            metavar=DURATION,
             help="How long the Segment side remembers a messageId and drops a repeat of it, as "
             "Segment does (about 24 hours there); 0 accepts every repeat.",
         ),

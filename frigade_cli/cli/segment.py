@@ -10,6 +10,7 @@ import typer
 from frigade_cli.cli import connect as connect_cli
 from frigade_cli.cli import tail as tail_cli
 from frigade_cli.cli.latency_check import latency_check
+from frigade_cli.cli.options import DURATION, DURATION_HELP, duration, duration_text
 from frigade_cli.cli.validate import validate as validate_command
 from frigade_cli.kernel.app import get_app
 
@@ -114,12 +115,20 @@ def test_webhook(
     max_retry_wait: Annotated[
         str,
         typer.Option(
+            parser=duration_text("--max-retry-wait"),
+            metavar=DURATION,
             help="Longest wait a Retry-After can impose (250ms, 30s, 2m); a longer one is "
             "reported on stderr and cut to this.",
         ),
     ] = "60s",
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for each response (more than 0).")
+        float,
+        typer.Option(
+            parser=duration("--timeout"),
+            metavar=DURATION,
+            show_default="30s",
+            help=f"How long to wait for each response (more than 0): {DURATION_HELP}.",
+        ),
     ] = 30.0,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable synthetic values.")] = None,
     sandbox: Annotated[

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from frigade_cli.cli.options import DURATION, duration, duration_text
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.errors import UpstreamError
 
@@ -58,7 +59,14 @@ def tail(
         ),
     ] = None,
     forward_timeout: Annotated[
-        float, typer.Option("--forward-timeout", min=0.1, help="Seconds to wait for the relay.")
+        float,
+        typer.Option(
+            "--forward-timeout",
+            parser=duration("--forward-timeout", minimum=0.1),
+            metavar=DURATION,
+            show_default="10s",
+            help="How long to wait for the relay's answer (at least 100ms).",
+        ),
     ] = 10.0,
     kinds: Annotated[
         list[str] | None,
@@ -101,7 +109,8 @@ def tail(
         str | None,
         typer.Option(
             "--timeout",
-            metavar="DURATION",
+            parser=duration_text("--timeout"),
+            metavar=DURATION,
             help="Stop after this long (30s, 2m, 500ms): exit 0 if an event arrived, else 5.",
         ),
     ] = None,
@@ -109,6 +118,8 @@ def tail(
         str,
         typer.Option(
             "--dedup-window",
+            parser=duration_text("--dedup-window"),
+            metavar=DURATION,
             help="With --listen: how long a messageId is remembered; a repeat is answered 200 "
             "and not shown, as Segment drops it (0: show every repeat).",
         ),

@@ -6,22 +6,11 @@ from typing import Annotated
 
 import typer
 
+from frigade_cli.cli.options import DURATION, DURATION_HELP, duration
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
 
 _FORMATS = ("text", "github")
-
-
-def _duration(value: str | None, flag: str) -> float | None:
-    if value is None:
-        return None
-    from frigade_cli.kernel.durations import parse_duration
-    from frigade_cli.kernel.errors import InputError
-
-    try:
-        return parse_duration(value, flag)
-    except InputError as exc:
-        raise typer.BadParameter(exc.message, param_hint=flag) from None
 
 
 def validate(
@@ -105,18 +94,24 @@ def validate(
         typer.Option(min=0, help="Events per day the source sends: enables the batch-wait advice."),
     ] = None,
     max_batch_wait: Annotated[
-        str,
+        float,
         typer.Option(
+            parser=duration("--max-batch-wait"),
+            metavar=DURATION,
+            show_default="60s",
             help="Longest a Segment batch waits to fill (e.g. 60s, 1m). Segment documents 'up "
             "to about a minute': the 60 s default is that statement, unconfirmed.",
         ),
-    ] = "60s",
+    ] = 60.0,
     target_wait: Annotated[
-        str,
+        float,
         typer.Option(
-            help="Expected wait in a batch to stay under (Frigade's guide: lag usually under 2 s)."
+            parser=duration("--target-wait"),
+            metavar=DURATION,
+            show_default="2s",
+            help="Expected wait in a batch to stay under (Frigade's guide: lag usually under 2 s).",
         ),
-    ] = "2s",
+    ] = 2.0,
     live: Annotated[
         bool,
         typer.Option(
@@ -141,7 +136,15 @@ def validate(
             help="text (a report grouped by severity) or github (GitHub Actions annotations).",
         ),
     ] = "text",
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP response.")] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            parser=duration("--timeout", minimum=0.1),
+            metavar=DURATION,
+            show_default="30s",
+            help=f"How long to wait for each HTTP response (at least 100ms): {DURATION_HELP}.",
+        ),
+    ] = 30.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -179,8 +182,8 @@ def validate(
             sandbox=sandbox,
             sandbox_url=sandbox_url,
             events_per_day=events_per_day,
-            max_batch_wait=_duration(max_batch_wait, "--max-batch-wait") or 0.0,
-            target_wait=_duration(target_wait, "--target-wait") or 0.0,
+            max_batch_wait=max_batch_wait,
+            target_wait=target_wait,
             live=live,
             ignore=ignore or [],
             timeout=timeout,

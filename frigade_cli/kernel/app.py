@@ -24,7 +24,7 @@ class App:
     def setting(self, key: str, flag_value: str | None = None) -> str | None:
         """A setting with precedence flag > env > profile > default; secrets are registered.
 
-        ConfigError (exit 3) when the value would come from a profile the user named
+        UnknownProfile (exit 2) when the value would come from a profile the user named
         (`--profile`, `FRIGADE_PROFILE`) that the file does not have: never the defaults instead;
         InputError (exit 3) for a flag given empty (`--write-key "$UNSET"` in a script), which
         must not fall back to the environment or a profile's value in silence.

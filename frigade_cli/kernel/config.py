@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.kernel.errors import ConfigError
+from frigade_cli.kernel.errors import ConfigError, UnknownProfile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -148,11 +148,11 @@ class Config:
         return f"profile {self.profile!r} is not in {self.path} (profiles: {known})"
 
     def require_profile(self) -> None:
-        """ConfigError (exit 3) when the chosen profile does not exist: never fall back silently
-        to the defaults (production URLs) when the user named another profile."""
+        """UnknownProfile (exit 2, a usage error) when the chosen profile does not exist: never
+        fall back silently to the defaults (production URLs) when the user named another."""
         problem = self.missing_profile()
         if problem:
-            raise ConfigError(
+            raise UnknownProfile(
                 problem,
                 hint=f"create it with 'frigade --profile {self.profile} config set KEY VALUE', "
                 "or pick an existing one",

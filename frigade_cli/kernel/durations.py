@@ -11,16 +11,23 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORE
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+class NotADuration(InputError):
+    """The text is not a duration at all (a usage error where it is an option's value)."""
+
+
 def parse_duration(value: str | float | int, what: str = "duration") -> float:
-    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m` or `1h`; InputError when unreadable."""
+    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m` or `1h`.
+
+    NotADuration when the text is not a duration; InputError when it is negative.
+    """
     if isinstance(value, bool):
-        raise InputError(f"{what} {value!r} is not a duration")
+        raise NotADuration(f"{what} {value!r} is not a duration")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         match = _DURATION.match(value)
         if not match:
-            raise InputError(
+            raise NotADuration(
                 f"{what} {value!r} is not a duration: use e.g. 250ms, 2s, 1.5 (seconds) or 1m"
             )
         seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]

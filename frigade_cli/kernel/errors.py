@@ -25,6 +25,10 @@ class UsageError(FrigadeCliError):
     exit_code = ExitCode.USAGE
 
 
+class UnknownProfile(UsageError):
+    """`--profile` or FRIGADE_PROFILE names a profile the config file does not have (exit 2)."""
+
+
 class InputError(FrigadeCliError):
     """A value (flag, env var, setting, file, key type) is well-formed but not acceptable."""
 

@@ -22,7 +22,7 @@ from frigade_cli.clients.frigade_graphql import (
 from frigade_cli.clients.segment_tracking import EU_SEGMENT_API_URL
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
-from frigade_cli.kernel.errors import FrigadeCliError, InputError
+from frigade_cli.kernel.errors import FrigadeCliError, InputError, UsageError
 from frigade_cli.kernel.http import check_url, make_client
 from frigade_cli.kernel.keys import strip_bearer
 from frigade_cli.kernel.redact import redact_key
@@ -157,9 +157,9 @@ def verify_url(app: App, flag: str | None, region: str | None) -> str:
     SEGMENT_API_URL / the profile's segment_api_url / https://api.segment.io."""
     if region is not None:
         if region not in REGIONS:
-            raise InputError(f"--region {region!r}: use one of {', '.join(REGIONS)}")
+            raise UsageError(f"--region {region!r}: use one of {', '.join(REGIONS)}")
         if flag:
-            raise InputError("give --segment-api-url or --region, not both")
+            raise UsageError("give --segment-api-url or --region, not both")
         return REGIONS[region]
     url = app.setting("segment_api_url", flag) or DEFAULT_SEGMENT_API_URL
     return check_url(url, carries_secret=True, what="Segment API URL")

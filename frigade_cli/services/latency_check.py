@@ -34,6 +34,7 @@ from frigade_cli.kernel.errors import (
     Terminated,
     ThresholdBreached,
     UpstreamError,
+    UsageError,
 )
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.http import RetryPolicy, check_url
@@ -153,10 +154,10 @@ def _duration(value: str | None, flag: str) -> float | None:
 def plan(app: App, req: LatencyCheckRequest) -> Plan:
     """Check every setting and pick the paths; InputError (exit 3) before anything is sent."""
     if req.compare and req.path:
-        raise InputError("--compare measures every path: drop --path")
+        raise UsageError("--compare measures every path: drop --path")
     path = req.path or "segment"
     if path not in PATHS:
-        raise InputError(f"--path {path!r}: choose one of {', '.join(PATHS)}")
+        raise UsageError(f"--path {path!r}: choose one of {', '.join(PATHS)}")
     if req.samples < 1:
         raise InputError("--samples must be at least 1")
     if req.concurrency < 1:
@@ -185,7 +186,7 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
         )
     flush = _duration(req.flush_interval, "--flush-interval")
     if flush is not None and not req.sandbox:
-        raise InputError(
+        raise UsageError(
             "--flush-interval sets the sandbox's destination: add --sandbox (Segment's own "
             "batch wait is not configurable; it can reach about a minute)"
         )
@@ -224,7 +225,7 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
             if value
         ]
         if given:
-            raise InputError(f"--sandbox uses its own URLs and keys: drop {', '.join(given)}")
+            raise UsageError(f"--sandbox uses its own URLs and keys: drop {', '.join(given)}")
         if result.flush_interval_s is None:
             from frigade_cli.sandbox.config import DEFAULT_FLUSH_INTERVAL
 

@@ -25,7 +25,7 @@ import orjson
 from frigade_cli.kernel import interrupts
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.durations import parse_duration
-from frigade_cli.kernel.errors import InputError, UpstreamError
+from frigade_cli.kernel.errors import InputError, UpstreamError, UsageError
 from frigade_cli.kernel.http import check_url, describe_error, is_loopback, make_client
 from frigade_cli.segment.event_filter import EventFilter
 from frigade_cli.segment.messages import MESSAGE_TYPES
@@ -125,14 +125,14 @@ def listen_address(listen: str | None, host: str | None, port: int | None) -> tu
         elif ":" in text:
             given_host, _, port_text = text.rpartition(":")
         if not port_text.isdigit():
-            raise InputError(
+            raise UsageError(
                 f"--listen {listen!r}: expected [HOST:]PORT, e.g. 8788 or 0.0.0.0:8788"
             )
         if port is not None and int(port_text) != port:
-            raise InputError(f"--listen {listen!r} and --port {port} name different ports")
+            raise UsageError(f"--listen {listen!r} and --port {port} name different ports")
         given_port = int(port_text)
     if given_host and host and given_host != host:
-        raise InputError(f"--listen {listen!r} and --host {host} name different hosts")
+        raise UsageError(f"--listen {listen!r} and --host {host} name different hosts")
     chosen_port = given_port if given_port is not None else 0
     if not 0 <= chosen_port <= 65535:
         raise InputError(f"port {chosen_port} is out of range (0-65535; 0 picks a free port)")
@@ -408,13 +408,13 @@ def _follow_sandbox(
 
     terminal = app.terminal
     if req.forward_to is not None or req.write_key is not None:
-        raise InputError("--forward-to and --write-key go with --listen, not --sandbox")
+        raise UsageError("--forward-to and --write-key go with --listen, not --sandbox")
     assert req.sandbox is not None
     url = stream_url(req.sandbox)
     sides = {p.strip() for s in req.sides for p in s.split(",") if p.strip()}
     unknown = sorted(sides - set(SANDBOX_SIDES))
     if unknown:
-        raise InputError(f"--side {unknown[0]!r} is not one of {', '.join(SANDBOX_SIDES)}")
+        raise UsageError(f"--side {unknown[0]!r} is not one of {', '.join(SANDBOX_SIDES)}")
     flt = _filter(req, listening=False)
     result = TailResult("sandbox", url)
     cursor = StreamCursor()

@@ -345,11 +345,11 @@ def test_an_unknown_profile_is_an_error_listing_the_profiles_where_it_would_send
     monkeypatch.setenv("FRIGADE_PROFILE", "prod")
     env = cli("segment", "test-webhook", "--api-key", KEY, "--dry-run")
 
-    assert flag.exit_code == 3
+    assert flag.exit_code == 2
     assert "profile 'stagign' is not in" in flag.stderr
     assert "(profiles: ci, staging)" in flag.stderr
     assert flag.stdout == ""
-    assert env.exit_code == 3
+    assert env.exit_code == 2
     assert "profile 'prod'" in env.stderr
 
 
@@ -379,5 +379,5 @@ def test_an_unknown_profile_matters_only_when_a_setting_is_read_from_it(cli: Cli
     reads_it = cli("-p", "nope", "segment", "test-webhook", "--api-key", KEY, "--dry-run")
 
     assert flags_only.exit_code == 0, flags_only.output
-    assert reads_it.exit_code == 3
+    assert reads_it.exit_code == 2
     assert "profile 'nope' is not in" in reads_it.stderr

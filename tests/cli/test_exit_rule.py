@@ -22,8 +22,6 @@ from tests.support.recorder import Recorder
         ["segment", "validate", "--timeout", "0", "mapping.json"],
         ["sandbox", "--port", "99999"],
         # inf and nan parse as floats (Click reads them) but no setting can use them.
-        ["segment", "test-webhook", "--dry-run", "--timeout", "inf"],
-        ["segment", "test-webhook", "--dry-run", "--timeout", "1e400"],
         [
             "segment",
             "validate",
@@ -49,6 +47,15 @@ def test_a_value_that_parses_but_is_not_acceptable_exits_3(cli: Cli, args: list[
         ["segment", "latency-check", "--samples", "abc"],
         ["segment", "validate", "--timeout", "soon", "mapping.json"],
         ["segment", "test-webhook", "--no-such-flag"],
+        # A time is a duration everywhere: text that is not one does not parse.
+        ["segment", "test-webhook", "--dry-run", "--timeout", "inf"],
+        ["segment", "test-webhook", "--dry-run", "--timeout", "1e400"],
+        ["segment", "test-webhook", "--dry-run", "--max-retry-wait", "abc"],
+        ["segment", "test-webhook", "--dry-run", "--timeout", "abc"],
+        # Options that cannot be used together, and an unknown profile.
+        ["segment", "latency-check", "--compare", "--path", "api", "--sandbox"],
+        ["-p", "no-such-profile", "segment", "test-webhook", "--dry-run"],
+        ["segment", "test-webhook", "--dry-run", "-v", "-q"],
         ["no-such-command"],
     ],
 )

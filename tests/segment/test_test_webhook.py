@@ -383,7 +383,6 @@ def test_verbose_logs_requests_with_the_key_redacted(cli: Cli, recorder: Recorde
         (["--concurrency", "65"], "--concurrency 65 is out of range"),
         (["--retries", "21"], "--retries 21 is out of range"),
         (["--timeout", "0"], "--timeout 0 must be more than 0"),
-        (["--max-retry-wait", "soon"], "--max-retry-wait 'soon' is not a duration"),
         (["--types", "identify,purchase"], "unknown type purchase"),
     ],
 )
@@ -395,6 +394,18 @@ def test_a_well_formed_but_unacceptable_value_exits_3(
     assert result.exit_code == 3, result.output
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+    assert recorder.requests == []
+
+
+def test_a_time_that_is_not_a_duration_exits_2_like_any_value_of_the_wrong_type(
+    cli: Cli, recorder: Recorder
+):
+    retry_wait = send(cli, recorder, "--max-retry-wait", "soon")
+    timeout = send(cli, recorder, "--timeout", "abc")
+
+    assert (retry_wait.exit_code, timeout.exit_code) == (2, 2)
+    assert "--max-retry-wait 'soon' is not a duration" in retry_wait.stderr
+    assert retry_wait.stderr.count("\n") == 1
     assert recorder.requests == []
 
 

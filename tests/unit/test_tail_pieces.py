@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.errors import InputError, UsageError
 from frigade_cli.kernel.redact import redact_text
 from frigade_cli.render.tail import event_line
 from frigade_cli.sandbox.events import EventHub, StreamFilter, sse_bytes
@@ -72,19 +72,19 @@ def test_listen_addresses(
 
 
 @pytest.mark.parametrize(
-    ("listen", "host", "port", "words"),
+    ("listen", "host", "port", "error", "words"),
     [
-        ("abc", None, None, "expected [HOST:]PORT"),
-        ("host:", None, None, "expected [HOST:]PORT"),
-        ("99999", None, None, "out of range"),
-        ("8788", None, 8789, "different ports"),
-        ("10.0.0.1:8788", "127.0.0.1", None, "different hosts"),
+        ("abc", None, None, UsageError, "expected [HOST:]PORT"),
+        ("host:", None, None, UsageError, "expected [HOST:]PORT"),
+        ("99999", None, None, InputError, "out of range"),
+        ("8788", None, 8789, UsageError, "different ports"),
+        ("10.0.0.1:8788", "127.0.0.1", None, UsageError, "different hosts"),
     ],
 )
 def test_bad_listen_addresses(
-    listen: str | None, host: str | None, port: int | None, words: str
+    listen: str | None, host: str | None, port: int | None, error: type[Exception], words: str
 ) -> None:
-    with pytest.raises(InputError, match=re.escape(words)):
+    with pytest.raises(error, match=re.escape(words)):
         listen_address(listen, host, port)
 
 
