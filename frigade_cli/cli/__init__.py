@@ -34,6 +34,10 @@ SIGNAL_ENDS_NORMALLY = frozenset({("segment", "tail"), ("sandbox",)})
 class FrigadeGroup(TyperGroup):
     """Turns every failure of a command into a one-line message and a documented exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _name_placeholders(self)
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         current_app.set(App())  # this invocation's, even when its command line is wrong
         try:
@@ -176,6 +180,38 @@ def _is_out_of_range(exc: BaseException) -> bool:
     except Exception:
         return False
     return bool(kinds) and kinds <= _RANGE_ERRORS
+
+
+def _name_placeholders(command: Any) -> None:
+    """Give every option of the tree a placeholder that says what to write (`URL`, `N`,
+    `FILE`, `DURATION`) where Typer would show a Python type (`<str>`, `<list[str]>`,
+    `<float range>`). An option's own `metavar` wins; choices keep their list."""
+    for param in getattr(command, "params", ()):
+        if getattr(param, "metavar", None) is None and not getattr(param, "is_flag", False):
+            param.metavar = _placeholder(param)
+    for sub in getattr(command, "commands", {}).values():
+        _name_placeholders(sub)
+
+
+def _placeholder(param: Any) -> str | None:
+    from typing import get_args, get_origin
+
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or descriptor.is_choice:
+        return None
+    if descriptor.is_path:
+        return "FILE"
+    annotation = descriptor.annotation
+    while get_origin(annotation) is list or type(None) in get_args(annotation):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if annotation is int:
+        return "N"
+    if annotation is float:
+        return "NUMBER"
+    if param.param_type_name == "argument":
+        return str(param.name).upper()
+    longest = max([*param.opts, *param.secondary_opts], key=len)
+    return longest.lstrip("-").rsplit("-", 1)[-1].upper()
 
 
 # Global options ---------------------------------------------------------------------------------

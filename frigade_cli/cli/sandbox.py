@@ -34,7 +34,7 @@ def sandbox(
         ),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.")
+        int, typer.Option("--port", metavar="PORT", help="Port to listen on; 0 picks a free one.")
     ] = 8787,
     api_key: Annotated[
         str | None,
@@ -102,6 +102,7 @@ def sandbox(
         float | None,
         typer.Option(
             "--fail-rate",
+            metavar="FRACTION",
             help="Fraction (0-1) of Frigade webhook requests answered with --fail-with (503), "
             "to exercise retries. Default 0, or 1 when --fail-with is given.",
         ),
@@ -110,6 +111,7 @@ def sandbox(
         int | None,
         typer.Option(
             "--fail-with",
+            metavar="STATUS",
             help="HTTP status (400-599) of the injected webhook faults, default 503. 429 answers "
             "Frigade's monthly-active-user cap (not retryable by test-webhook); alone, it makes "
             "every webhook request fail.",

@@ -69,6 +69,7 @@ def test_webhook(
         typer.Option(
             "--fixture",
             "-f",
+            metavar="FILE|NAME",
             help="Send messages from a fixture: a UTF-8 file (JSON object, JSON array or NDJSON, "
             "gzipped or not) or a shipped name (identify, group, track, page, screen, alias). "
             "Repeatable.",
@@ -79,6 +80,7 @@ def test_webhook(
         typer.Option(
             "--override",
             "-o",
+            metavar="[TYPE:]FIELD=VALUE",
             help="Set a field in every message: [TYPE:]path.to.field=value (value parsed as JSON "
             "when it is JSON), e.g. traits.plan=pro or track:properties.amount=5. Repeatable.",
         ),

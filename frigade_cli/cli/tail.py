@@ -24,7 +24,11 @@ def tail(
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", help="Port to listen on (same as --listen PORT); 0: a free one."),
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            help="Port to listen on (same as --listen PORT); 0: a free one.",
+        ),
     ] = None,
     host: Annotated[
         str | None,
