@@ -2,8 +2,9 @@
 
 The rule between 2 and 3: exit 2 when the command line itself is wrong (an unknown command or
 option, a missing argument, a value that is not of the option's type, options that cannot be used
-together); exit 3 when a value is well-formed but not acceptable, wherever it came from (a flag,
-an environment variable, the config file, a fixture or spool file).
+together, an unknown profile); exit 3 when a value is well-formed but not acceptable, wherever it
+came from (a flag, an environment variable, the config file, a fixture or spool file), e.g. a
+number out of the option's range.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     ERROR = 1  # unexpected error (a bug): run again with --traceback
-    USAGE = 2  # the command line is wrong: unknown option, not a number, conflicting options
+    USAGE = 2  # the command line is wrong: unknown option or profile, not a number, conflicts
     VALIDATION = 3  # a value is not acceptable: range, key, URL, fixture, message, setting
     AUTH = 4  # the server rejected the key (401/403)
     UPSTREAM = 5  # network failure or an upstream error that retries did not fix
@@ -27,7 +28,7 @@ class ExitCode(IntEnum):
 
 
 USAGE_RULE = (
-    "Exit 2: the command line is wrong (unknown option, a value of the wrong type, options that "
-    "cannot be used together). Exit 3: a value is well-formed but not acceptable, whether it came "
+    "Exit 2: the command line is wrong (unknown option or profile, a value of the wrong type, "
+    "options that cannot be used together). Exit 3: a value is well-formed but not acceptable, whether it came "
     "from a flag, the environment, the config file or a file."
 )
