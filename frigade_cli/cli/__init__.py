@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from frigade_cli import __version__
+from frigade_cli.cli import options
 from frigade_cli.kernel import interrupts
 from frigade_cli.kernel.app import App, current_app
 from frigade_cli.kernel.config import Config
@@ -40,6 +41,7 @@ class FrigadeGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         current_app.set(App())  # this invocation's, even when its command line is wrong
+        options.new_command_line()
         try:
             remaining, chosen = lift_global_options(self, ctx, args)
             current_app.set(
@@ -210,7 +212,7 @@ def _placeholder(param: Any) -> str | None:
         return "NUMBER"
     if param.param_type_name == "argument":
         return str(param.name).upper()
-    longest = max([*param.opts, *param.secondary_opts], key=len)
+    longest: str = max([*param.opts, *param.secondary_opts], key=len)
     return longest.lstrip("-").rsplit("-", 1)[-1].upper()
 
 

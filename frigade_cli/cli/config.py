@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from frigade_cli.cli.options import SECRET_HELP, read_secret
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.config import SETTINGS
 from frigade_cli.kernel.redact import redact_key
@@ -52,14 +53,23 @@ def show_command(json_output: JsonFlag = False) -> None:
 @app.command("set")
 def set_command(
     key: Annotated[str, typer.Argument(help=f"One of: {_KEYS}.")],
-    value: Annotated[str, typer.Argument(help="The value to store in the active profile.")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            help="The value to store in the active profile. For a key or token, " + SECRET_HELP
+        ),
+    ],
 ) -> None:
     """Store a setting in the active profile (the file is written with mode 0600).
 
     Values are checked first: URLs must be absolute http(s) URLs, api_key a private key
-    (api_private_...). Comments and layout of the file are kept.
+    (api_private_...). Comments and layout of the file are kept. A secret need not be on the
+    command line: `frigade config set api_key -` reads it from stdin, `@FILE` from a file.
     """
     app_ = get_app()
+    if key in SETTINGS and SETTINGS[key].secret:
+        value = read_secret(value, key)
+        app_.terminal.add_secret(value)
     value = app_.config.set(key, value)
     shown = redact_key(value) if SETTINGS[key].secret else value
     app_.terminal.success(f"{key} = {shown} in profile {app_.config.profile}")

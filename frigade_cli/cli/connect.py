@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from frigade_cli.cli.options import SECRET_HELP, secret
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
 
@@ -22,7 +23,10 @@ ApiKeyOption = Annotated[
         "--api-key",
         envvar="FRIGADE_API_KEY",
         show_envvar=True,
-        help="Frigade private key (api_private_...). Falls back to the profile's api_key.",
+        parser=secret("--api-key"),
+        metavar="KEY",
+        help="Frigade private key (api_private_...). Falls back to the profile's api_key. "
+        + SECRET_HELP,
     ),
 ]
 ApiUrlOption = Annotated[
@@ -71,8 +75,10 @@ def connect(
             "--write-key",
             envvar="SEGMENT_WRITE_KEY",
             show_envvar=True,
+            parser=secret("--write-key"),
+            metavar="KEY",
             help="Write key of the Segment HTTP API source Frigade should send to. Falls back "
-            "to the profile's segment_write_key.",
+            f"to the profile's segment_write_key. {SECRET_HELP}",
         ),
     ] = None,
     api_key: ApiKeyOption = None,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.cli.options import DURATION, duration_text
+from frigade_cli.cli.options import DURATION, SECRET_HELP, duration_text, secret
 from frigade_cli.kernel.app import get_app
 
 
@@ -125,8 +125,10 @@ def latency_check(
     api_key: Annotated[
         str | None,
         typer.Option(
-            help="Frigade private key (api_private_...) [env FRIGADE_API_KEY, else the "
-            "profile's api_key].",
+            parser=secret("--api-key"),
+            metavar="KEY",
+            help=f"Frigade private key (api_private_...); {SECRET_HELP} [env FRIGADE_API_KEY, "
+            "else the profile's api_key].",
             show_default=False,
         ),
     ] = None,
@@ -148,9 +150,11 @@ def latency_check(
     write_key: Annotated[
         str | None,
         typer.Option(
+            parser=secret("--write-key"),
+            metavar="KEY",
             help="Write key of the Segment HTTP API source connected to Frigade, for --path "
-            "segment [env SEGMENT_WRITE_KEY]. Segment answers 200 even to a wrong key: a "
-            "wrong one shows up as samples that never arrive.",
+            f"segment; {SECRET_HELP} [env SEGMENT_WRITE_KEY]. Segment answers 200 even to a "
+            "wrong key: a wrong one shows up as samples that never arrive.",
             show_default=False,
         ),
     ] = None,

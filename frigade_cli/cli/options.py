@@ -7,7 +7,11 @@ is not acceptable (exit 3).
 
 from __future__ import annotations
 
+import stat
+import sys
 from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -42,5 +46,80 @@ def duration_text(flag: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         _seconds(value, flag, None)
         return str(value)
+
+    return parse
+
+
+# Secrets off the command line -------------------------------------------------------------------
+# A key given as `--api-key api_private_...` is visible to every local user in the process list;
+# `-` and `@FILE` keep it out of it, as `docker login --password-stdin` and curl's `@file` do.
+SECRET_HELP = "'-' reads it from stdin, @FILE from a file only you can read."
+_stdin_reader: ContextVar[str | None] = ContextVar("stdin_reader", default=None)
+
+
+def new_command_line() -> None:
+    """Forget which option read stdin (each invocation may read it once)."""
+    _stdin_reader.set(None)
+
+
+def stdin_reader() -> str | None:
+    """The option that read its secret from stdin in this invocation, or None."""
+    return _stdin_reader.get()
+
+
+def read_secret(value: str, flag: str) -> str:
+    """The secret `value` names: `-` one line of stdin, `@FILE` the first line of FILE, anything
+    else itself. Trailing CR/LF are dropped, nothing else (the key checks judge the rest).
+
+    BadParameter (exit 2) when stdin was already read for another option; InputError (exit 3)
+    when stdin or the file gives no line, the file cannot be read, or it is readable by its
+    group or others (ssh refuses such a private key file the same way).
+    """
+    if value == "-":
+        owner = stdin_reader()
+        if owner is not None:
+            raise typer.BadParameter(f"{flag} -: stdin is already read for {owner} -")
+        _stdin_reader.set(flag)
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise InputError(
+                f"{flag} -: stdin gave no line",
+                hint=f"pipe the secret in: ... | frigade ... {flag} -",
+            )
+        return line
+    if value.startswith("@") and len(value) > 1:
+        return _secret_file(Path(value[1:]).expanduser(), flag)
+    return value
+
+
+def _secret_file(path: Path, flag: str) -> str:
+    try:
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError(f"{flag} @{path}: is a directory")
+        if status.st_mode & 0o077:
+            raise InputError(
+                f"{flag} @{path}: the file is readable by others (mode "
+                f"{stat.S_IMODE(status.st_mode):04o}); a secret's file must be private",
+                hint=f"chmod 600 {path}",
+            )
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{flag} @{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{flag} @{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{flag} @{path}: {exc.strerror or exc}") from None
+    line = text.split("\n", 1)[0].rstrip("\r")
+    if not line:
+        raise InputError(f"{flag} @{path}: the file's first line is empty")
+    return line
+
+
+def secret(flag: str) -> Callable[[Any], str]:
+    """A Typer `parser` for a secret option: `-`, `@FILE` or the value (see `read_secret`)."""
+
+    def parse(value: Any) -> str:
+        return read_secret(str(value), flag)
 
     return parse

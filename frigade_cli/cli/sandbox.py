@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.cli.options import DURATION, duration_text
+from frigade_cli.cli.options import DURATION, SECRET_HELP, duration_text, secret
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.http import is_loopback
 
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from frigade_cli.sandbox.server import RunningSandbox
 
 _KEYS_NOTE = (
-    "Generated when not given; FRIGADE_API_KEY and SEGMENT_WRITE_KEY are deliberately not read."
+    "Generated when not given; FRIGADE_API_KEY and SEGMENT_WRITE_KEY are deliberately not read. "
+    + SECRET_HELP
 )
 
 
@@ -40,19 +41,26 @@ def sandbox(
         str | None,
         typer.Option(
             "--api-key",
+            parser=secret("--api-key"),
+            metavar="KEY",
             help=f"Private key (api_private_...) the Frigade side accepts. {_KEYS_NOTE}",
         ),
     ] = None,
     public_key: Annotated[
         str | None,
         typer.Option(
-            "--public-key", help=f"Public key (api_public_...) for /v1/public/*. {_KEYS_NOTE}"
+            "--public-key",
+            parser=secret("--public-key"),
+            metavar="KEY",
+            help=f"Public key (api_public_...) for /v1/public/*. {_KEYS_NOTE}",
         ),
     ] = None,
     write_key: Annotated[
         str | None,
         typer.Option(
             "--write-key",
+            parser=secret("--write-key"),
+            metavar="KEY",
             help=f"Segment write key the Segment side accepts. {_KEYS_NOTE} Unlike real Segment, "
             "which answers 200 to any key, a wrong key gets 401.",
         ),
@@ -94,8 +102,10 @@ def sandbox(
         str | None,
         typer.Option(
             "--shared-secret",
+            parser=secret("--shared-secret"),
+            metavar="SECRET",
             help="Destination shared secret: deliveries carry X-Signature (HMAC-SHA1; of the "
-            "first element when batched).",
+            f"first element when batched). {SECRET_HELP}",
         ),
     ] = None,
     fail_rate: Annotated[

@@ -10,7 +10,14 @@ import typer
 from frigade_cli.cli import connect as connect_cli
 from frigade_cli.cli import tail as tail_cli
 from frigade_cli.cli.latency_check import latency_check
-from frigade_cli.cli.options import DURATION, DURATION_HELP, duration, duration_text
+from frigade_cli.cli.options import (
+    DURATION,
+    DURATION_HELP,
+    SECRET_HELP,
+    duration,
+    duration_text,
+    secret,
+)
 from frigade_cli.cli.validate import validate as validate_command
 from frigade_cli.kernel.app import get_app
 
@@ -25,8 +32,11 @@ ApiKeyOption = Annotated[
         "--api-key",
         # Not envvar=: the environment is read by the config layer, so a flag can be told
         # from FRIGADE_API_KEY (which --sandbox ignores).
-        help="Frigade private key (api_private_...), with or without 'Bearer '. "
-        "Default: FRIGADE_API_KEY, else the profile's api_key. [env var: FRIGADE_API_KEY]",
+        parser=secret("--api-key"),
+        metavar="KEY",
+        help="Frigade private key (api_private_...), with or without 'Bearer '; "
+        f"{SECRET_HELP} Default: FRIGADE_API_KEY, else the profile's api_key. "
+        "[env var: FRIGADE_API_KEY]",
     ),
 ]
 
@@ -91,8 +101,10 @@ def test_webhook(
         typer.Option(
             envvar="SEGMENT_SHARED_SECRET",
             show_envvar=True,
+            parser=secret("--signing-secret"),
+            metavar="SECRET",
             help="Destination shared secret: adds X-Signature (hex HMAC-SHA1 of the first "
-            "message's JSON) as Segment does.",
+            f"message's JSON) as Segment does. {SECRET_HELP}",
         ),
     ] = None,
     resend: Annotated[

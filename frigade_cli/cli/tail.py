@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.cli.options import DURATION, duration, duration_text
+from frigade_cli.cli.options import DURATION, SECRET_HELP, duration, duration_text, secret
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.errors import UpstreamError
 
@@ -49,8 +49,10 @@ def tail(
         str | None,
         typer.Option(
             "--write-key",
+            parser=secret("--write-key"),
+            metavar="KEY",
             help="With --listen: accept only this write key (others get 401). Default: any key, "
-            "as Segment itself answers 200 to any.",
+            f"as Segment itself answers 200 to any. {SECRET_HELP}",
         ),
     ] = None,
     forward_to: Annotated[

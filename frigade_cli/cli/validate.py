@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.cli.options import DURATION, DURATION_HELP, duration
+from frigade_cli.cli.options import (
+    DURATION,
+    DURATION_HELP,
+    SECRET_HELP,
+    duration,
+    secret,
+    stdin_reader,
+)
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
 
@@ -68,8 +75,11 @@ def validate(
         typer.Option(
             envvar="SEGMENT_PUBLIC_API_TOKEN",
             show_envvar=True,
+            parser=secret("--token"),
+            metavar="TOKEN",
             help="Segment Public API token (falls back to the profile's "
-            "segment_public_api_token). With --sandbox-url: the sandbox's private key.",
+            "segment_public_api_token). With --sandbox-url: the sandbox's private key. "
+            + SECRET_HELP,
         ),
     ] = None,
     segment_public_api_url: Annotated[
@@ -158,6 +168,10 @@ def validate(
     from frigade_cli.render import validate as render_validate
 
     app = get_app()
+    if mapping == "-" and stdin_reader() is not None:
+        from frigade_cli.kernel.errors import UsageError
+
+        raise UsageError(f"--mapping - and {stdin_reader()} - both read stdin: give one a @FILE")
     if output_format not in _FORMATS:
         raise typer.BadParameter(f"choose from {', '.join(_FORMATS)}", param_hint="--format")
     if list_rules:

@@ -29,6 +29,6 @@ class ExitCode(IntEnum):
 
 USAGE_RULE = (
     "Exit 2: the command line is wrong (unknown option or profile, a value of the wrong type, "
-    "options that cannot be used together). Exit 3: a value is well-formed but not acceptable, whether it came "
-    "from a flag, the environment, the config file or a file."
+    "options that cannot be used together). Exit 3: a value is well-formed but not acceptable, "
+    "whether it came from a flag, the environment, the config file or a file."
 )
