@@ -73,12 +73,14 @@ def connect(
         str | None,
         typer.Option(
             "--write-key",
-            envvar="SEGMENT_WRITE_KEY",
-            show_envvar=True,
+            # Not envvar=: the config layer reads SEGMENT_WRITE_KEY, so a key given here can be
+            # told from one in the environment (--verify alone never connects the latter).
             parser=secret("--write-key"),
             metavar="KEY",
-            help="Write key of the Segment HTTP API source Frigade should send to. Falls back "
-            f"to the profile's segment_write_key. {SECRET_HELP}",
+            help="Write key of the Segment HTTP API source Frigade should send to. Default: "
+            f"SEGMENT_WRITE_KEY, else the profile's segment_write_key. {SECRET_HELP} With "
+            "--verify and no --write-key, the key Frigade holds is tested and nothing changes. "
+            "[env var: SEGMENT_WRITE_KEY]",
         ),
     ] = None,
     api_key: ApiKeyOption = None,

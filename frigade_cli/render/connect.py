@@ -77,9 +77,11 @@ def connect_result(
             f"the Segment write key changed from {result.previous_key or 'unknown'} to "
             f"{result.write_key}"
         )
-    verb = {"connected": "connected", "updated": "already connected; updated"}.get(
-        result.action, "connected with the new key"
-    )
+    verb = {
+        "connected": "connected",
+        "updated": "already connected; updated",
+        "verified": "connected (not changed)",
+    }.get(result.action, "connected with the new key")
     terminal.success(f"Frigade -> Segment {verb}: write key {result.write_key}")
     _integrations_table(terminal, [integration], key_field)
     if result.saved_to:

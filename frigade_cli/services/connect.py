@@ -60,8 +60,9 @@ class ConnectRequest:
 class ConnectResult:
     """What connecting did; keys are redacted.
 
-    `action`: "connected" (new), "updated" (an integration existed with the same key) or
-    "changed" (it held another key: `previous_key`).
+    `action`: "connected" (new), "updated" (an integration existed with the same key),
+    "changed" (it held another key: `previous_key`) or "verified" (`--verify` without
+    `--write-key`: the connected key was tested and nothing was changed).
     """
 
     integration: Integration | None
@@ -200,8 +201,13 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
     """Register the write key as Frigade's Segment integration (an upsert: never a duplicate);
     with `verify`, then send one test track event with it (`extra["verify"]`).
 
+    `--verify` without `--write-key` verifies what is connected and changes nothing: it never
+    replaces Frigade's key with an older one from the environment or the profile.
+
     Raises InputError (a bad key form or URL, before anything is sent), AuthError, UpstreamError.
     """
+    if req.verify and req.write_key is None and not req.dry_run:
+        return _verify_connected(app, req)
     write_key = check_write_key(app.setting("segment_write_key", req.write_key))
     app.terminal.add_secret(write_key)
     shown = redact_key(write_key)
@@ -251,6 +257,55 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
         app.config.set("segment_write_key", write_key)
         result.saved_to = f"{app.config.path} (profile {app.config.profile})"
     return result
+
+
+def _verify_connected(app: App, req: ConnectRequest) -> ConnectResult:
+    """`connect --verify` alone: test the key Frigade holds, with the local copy of it.
+
+    Frigade shows the key masked (`****abcd`): the key from SEGMENT_WRITE_KEY or the profile is
+    used when it is that key. InputError when nothing is connected, or when the local key is
+    another one (naming both, redacted): replacing it takes an explicit `--write-key`.
+    """
+    local = app.setting("segment_write_key", None)
+    local = check_write_key(local) if local else None
+    app.terminal.add_secret(local)
+    segment_url = verify_url(app, req.segment_api_url, req.region)
+    key_field = req.target.api.key_field
+
+    async def work(api: FrigadeIntegrations) -> ConnectResult:
+        found = await api.integrations()
+        if not found:
+            raise InputError(
+                "nothing to verify: Frigade has no Segment integration",
+                hint="connect one with 'frigade segment connect --write-key KEY --verify'",
+            )
+        held = found[0].write_key(key_field)
+        key = held if held and "*" not in held else local
+        if key is None or not _same_key(held, key):
+            local_note = f"the local key is {redact_key(local)}" if local else "no local key"
+            raise InputError(
+                f"Frigade holds write key {found[0].shown_key(key_field) or 'unknown'} and "
+                f"{local_note} (SEGMENT_WRITE_KEY or the profile): nothing verified, nothing "
+                "changed",
+                hint="pass --write-key with the key Frigade holds to verify it, or with a new "
+                "key to replace it",
+            )
+        app.terminal.add_secret(key)
+        failure = None
+        verified = None
+        try:
+            verified = await send_verify_event(app, key, segment_url, found[0].id)
+        except FrigadeCliError as exc:
+            failure = exc
+        return ConnectResult(
+            found[0],
+            "verified",
+            redact_key(key),
+            extra={"verify": verified} if verified is not None else {},
+            verify_error=failure,
+        )
+
+    return _call(app, req.target, work)
 
 
 def run_status(app: App, target: FrigadeTarget) -> StatusResult:

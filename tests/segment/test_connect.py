@@ -367,3 +367,55 @@ def test_bad_verify_settings_are_usage_errors_refused_before_sending(
 
     assert result.exit_code == 2
     assert recorder.requests == []
+
+
+# --verify without --write-key -----------------------------------------------------------------
+def test_verify_alone_never_replaces_the_connected_key_with_the_profiles_older_one(
+    cli: Cli, sandbox: RunningSandbox
+):
+    cli("config", "set", "segment_write_key", KEY_A)  # an older key, left in the profile
+    frigade(cli, sandbox, "segment", "connect", "--write-key", KEY_B)
+
+    result = frigade(
+        cli, sandbox, "segment", "connect", "--verify", "--segment-api-url", sandbox.segment_url
+    )
+
+    assert result.exit_code == 3, result.output
+    assert stored_keys(sandbox) == [KEY_B]
+    assert "Frigade holds write key ****wxyz and the local key is ****abcd" in result.stderr
+    assert "nothing changed" in result.stderr
+    events = sandbox.client.get("/_sandbox/events", params={"side": "segment"}).json()["events"]
+    assert events == []
+
+
+def test_verify_alone_tests_the_connected_key_and_changes_nothing(
+    cli: Cli, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+):
+    frigade(cli, sandbox, "segment", "connect", "--write-key", sandbox.write_key)
+    before = [
+        (i.id, i.write_key, i.modified_at) for i in sandbox.sandbox.store.integrations.values()
+    ]
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", sandbox.write_key)
+
+    result = frigade(
+        cli, sandbox, "segment", "connect", "--verify", "--segment-api-url", sandbox.segment_url,
+        "--json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["action"] == "verified"
+    after = [
+        (i.id, i.write_key, i.modified_at) for i in sandbox.sandbox.store.integrations.values()
+    ]
+    assert after == before
+    arrived = sandbox.client.get("/_sandbox/events", params={"side": "segment"}).json()["events"]
+    assert [e["message"]["messageId"] for e in arrived] == [report["verify"]["messageId"]]
+
+
+def test_verify_alone_with_nothing_connected_says_so(cli: Cli, sandbox: RunningSandbox):
+    result = frigade(cli, sandbox, "segment", "connect", "--verify")
+
+    assert result.exit_code == 3
+    assert "nothing to verify: Frigade has no Segment integration" in result.stderr
+    assert stored_keys(sandbox) == []
