@@ -289,7 +289,8 @@ def _messages(
             if isinstance(item, dict):
                 for override in overrides:
                     override.apply(item)
-            problem = message_problem(item)
+            unnamed = isinstance(item, dict) and not item.get("messageId")
+            problem = message_problem(item, added_bytes=GENERATED_ID_BYTES if unnamed else 0)
             if problem:
                 raise InputError(f"{where}: {problem}")
             if only_types is None or item.get("type") in only_types:
@@ -309,10 +310,21 @@ def load_fixtures(refs: Sequence[str], overrides: Sequence[Override] = ()) -> li
     return list(iter_fixture_messages(refs, overrides))
 
 
+def generated_message_id(run_id: str, n: int) -> str:
+    """The messageId given to the n-th fixture message that has none: unique across runs and
+    repeats of the same file (Segment dedups on it)."""
+    return f"frigade-cli-{run_id}-{n:07d}-{uuid.uuid4().hex[:12]}"
+
+
+# What `generated_message_id` adds to a message's JSON (`,"messageId":"..."`), for a run id of
+# 12 characters (MessageFactory's) and up to ten million messages.
+GENERATED_ID_BYTES = len(',"messageId":""') + len(generated_message_id("0" * 12, 0))
+
+
 def fresh_copy(template: dict[str, Any], run_id: str, n: int) -> dict[str, Any]:
     """A deep copy of a fixture message with a unique messageId (Segment dedups on it)."""
     copy: dict[str, Any] = _copy(template)
-    copy["messageId"] = f"frigade-cli-{run_id}-{n:07d}-{uuid.uuid4().hex[:12]}"
+    copy["messageId"] = generated_message_id(run_id, n)
     return copy
 
 

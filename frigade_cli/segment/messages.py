@@ -100,8 +100,12 @@ def _describe(error: ValidationError) -> str:
     return f"field '{loc}': {msg}" if loc else msg
 
 
-def message_problem(message: Any) -> str | None:
-    """Why `message` is not a valid Segment message, or None when it is."""
+def message_problem(message: Any, *, added_bytes: int = 0) -> str | None:
+    """Why `message` is not a valid Segment message, or None when it is.
+
+    `added_bytes`: what the tool will add before sending (a messageId for a message that has
+    none), counted against Segment's 32 KB so the limit is named where the message came from.
+    """
     if not isinstance(message, dict):
         return f"a message must be a JSON object, got {type(message).__name__}"
     try:
@@ -111,6 +115,12 @@ def message_problem(message: Any) -> str | None:
     size = len(jsjson.dumps(message))
     if size > MAX_MESSAGE_BYTES:
         return f"message is {size} bytes; Segment's limit is {MAX_MESSAGE_BYTES} bytes (32 KB)"
+    if size + added_bytes > MAX_MESSAGE_BYTES:
+        return (
+            f"message is {size} bytes, {size + added_bytes} with the messageId frigade-cli adds "
+            f"(it has none); Segment's limit is {MAX_MESSAGE_BYTES} bytes (32 KB): give it a "
+            "messageId of its own, or make it smaller"
+        )
     return None
 
 

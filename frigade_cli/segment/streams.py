@@ -4,7 +4,6 @@ lazily and cut into batches as Segment's Webhooks (Actions) destination sends th
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +169,7 @@ def _from_fixtures(
     only_types: Sequence[str] | None,
     halt: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    from frigade_cli.segment.fixtures import iter_fixture_messages
+    from frigade_cli.segment.fixtures import generated_message_id, iter_fixture_messages
 
     ids = _RepeatedIds()
     n = 0
@@ -182,10 +181,7 @@ def _from_fixtures(
                 return
             given = message.get("messageId")
             if not given:
-                # Unique across runs and repeats of the same file; Segment dedups on it.
-                message["messageId"] = (
-                    f"frigade-cli-{factory.run_id}-{n:07d}-{uuid.uuid4().hex[:12]}"
-                )
+                message["messageId"] = generated_message_id(factory.run_id, n)
             elif repeat == 0:
                 if count is not None:  # repeats may follow: remember the ids they must avoid
                     ids.taken.add(str(given))

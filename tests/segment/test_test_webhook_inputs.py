@@ -295,3 +295,27 @@ def test_a_retry_after_under_the_cap_is_waited_quietly(cli: Cli, recorder: Recor
 
     assert result.exit_code == 0, result.output
     assert "Retry-After" not in result.stderr
+
+
+def test_a_message_the_added_message_id_pushes_over_32_kb_is_named_by_file_and_line(
+    cli: Cli, recorder: Recorder, tmp_path: Path
+) -> None:
+    # JSON as JavaScript writes it: compact. The tool's id adds `,"messageId":"frigade-cli-` +
+    # 12 + `-` + 7 + `-` + 12 characters + `"`: 60 bytes.
+    message = {"type": "track", "userId": "u1", "event": "Big", "properties": {"blob": ""}}
+    bare = len(json.dumps(message, separators=(",", ":")))
+    message["properties"]["blob"] = "x" * (32 * 1024 - bare - 10)  # 10 bytes under the limit
+    size = len(json.dumps(message, separators=(",", ":")))
+    fixture = tmp_path / "events.ndjson"
+    fixture.write_text(json.dumps({"type": "track", "userId": "u1", "event": "Small"}) + "\n"
+                       + json.dumps(message) + "\n")  # fmt: skip
+
+    result = send(cli, recorder, "--fixture", str(fixture))
+
+    assert result.exit_code == 3, result.output
+    assert (
+        f"error: {fixture} line 2: message is {size} bytes, {size + 60} with the messageId "
+        "frigade-cli adds (it has none)"
+    ) in result.stderr
+    assert "frigade-cli-" not in result.stderr
+    assert recorder.requests == []
