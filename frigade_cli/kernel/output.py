@@ -30,6 +30,14 @@ def printable(text: str, *, one_line: bool = False) -> str:
     return pattern.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 batch`, `2 batches`, `0 events`: a count with its noun in the right number."""
+    if n == 1:
+        return f"{n} {noun}"
+    plural = noun + "es" if noun.endswith(("ch", "sh", "s", "x")) else noun + "s"
+    return f"{n} {plural}"
+
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from frigade_cli.kernel.errors import InputError
 from frigade_cli.kernel.latency import PATH_HELP, LatencyReport, PathResult, Sample, WaitEstimate
+from frigade_cli.kernel.output import counted
 from frigade_cli.kernel.stats import FIGURES, histogram
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def show(terminal: Terminal, report: LatencyReport, json_output: bool) -> None:
         else f"Frigade {settings['frigade_url']}"
     )
     terminal.line(
-        f"latency-check ({where}): {settings['samples']} samples a path, concurrency "
+        f"latency-check ({where}): {counted(settings['samples'], 'sample')} a path, concurrency "
         f"{settings['concurrency']}, interval {_seconds(settings['interval_s'])}, timeout "
         f"{_seconds(settings['timeout_s'])}, user {settings['user_id']}"
     )
@@ -204,9 +205,9 @@ def unfinished(report: LatencyReport) -> str | None:
     measured = sum(len(r.arrived) + len(r.failures) for r in report.results)
     if report.interrupted:
         how = " (SIGTERM)" if report.terminated else ""
-        return f"interrupted after {measured} of {planned} samples{how}"
+        return f"interrupted after {measured} of {counted(planned, 'sample')}{how}"
     if report.error is not None:
-        return f"stopped after {measured} of {planned} samples: {report.error.message}"
+        return f"stopped after {measured} of {counted(planned, 'sample')}: {report.error.message}"
     return None
 
 
@@ -300,7 +301,7 @@ def markdown(report: LatencyReport) -> str:
     lines = [
         f"### frigade latency-check: {verdict}",
         "",
-        f"{settings['samples']} samples a path against {where}"
+        f"{counted(settings['samples'], 'sample')} a path against {where}"
         + (
             f" (batch size {settings['batch_size']}, flush interval "
             f"{_seconds(settings['flush_interval_s'])})"

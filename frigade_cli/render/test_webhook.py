@@ -6,9 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from frigade_cli.kernel.output import counted
+
 if TYPE_CHECKING:
     from frigade_cli.kernel.output import Terminal
     from frigade_cli.segment.batching import Batch
+
+
+def _events_in(part: dict[str, Any]) -> str:
+    return f"{counted(part['events'], 'event')} in {counted(part['batches'], 'batch')}"
 
 
 def _ms(value: float | None) -> str:
@@ -28,15 +34,15 @@ def delivery_summary(terminal: Terminal, summary: dict[str, Any], json_output: b
         ("events", summary["events"]),
         (
             "accepted",
-            f"{summary['accepted']['events']} events in {summary['accepted']['batches']} batches",
+            _events_in(summary["accepted"]),
         ),
         (
             "failed",
-            f"{summary['failed']['events']} events in {summary['failed']['batches']} batches",
+            _events_in(summary["failed"]),
         ),
         (
             "not sent",
-            f"{summary['unsent']['events']} events in {summary['unsent']['batches']} batches"
+            _events_in(summary["unsent"])
             + (
                 f" ({summary['unsent']['not_generated']} of them never generated)"
                 if summary["unsent"].get("not_generated")
@@ -59,7 +65,9 @@ def delivery_summary(terminal: Terminal, summary: dict[str, Any], json_output: b
     if "sandbox" in summary:
         check = summary["sandbox"]
         by_type = ", ".join(f"{t} {n}" for t, n in sorted(check["ingested_by_type"].items()))
-        rows.append(("sandbox", f"ingested {check['ingested']} events ({by_type or 'none'})"))
+        rows.append(
+            ("sandbox", f"ingested {counted(check['ingested'], 'event')} ({by_type or 'none'})")
+        )
     terminal.table(["", ""], rows, show_header=False)
 
 

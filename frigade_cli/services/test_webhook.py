@@ -26,6 +26,7 @@ from frigade_cli.kernel.errors import (
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.http import RetryPolicy, check_url
 from frigade_cli.kernel.interrupts import StopSignals
+from frigade_cli.kernel.output import counted
 from frigade_cli.kernel.redact import redact_key
 from frigade_cli.kernel.spool import check_spool
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
@@ -199,9 +200,8 @@ def _run(
         requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in planned]
         view.dry_run(requests, req.json_output)
         events = sum(b.size for b in planned)
-        terminal.info(
-            f"dry run: {_count(events, 'event')} in {_count(len(planned), 'request')}, nothing sent"
-        )
+        requests_made = counted(len(planned), "request")
+        terminal.info(f"dry run: {counted(events, 'event')} in {requests_made}, nothing sent")
         return None
 
     assert key is not None
@@ -220,7 +220,7 @@ def _run(
         # the pass it was in, just to save them: they are counted as not generated.
         report.rest_generated = not req.fixtures
         report.planned_events = req.count or (None if req.fixtures else total)
-    what = _count(total, "event") if total is not None else ", ".join(req.fixtures)
+    what = counted(total, "event") if total is not None else ", ".join(req.fixtures)
     terminal.info(f"sending {what} in batches of {req.batch_size} to {url}")
     # From the first request until the summary is out, Ctrl-C and SIGTERM ask the sender to
     # stop; they can never cut the save of what was not delivered short.
@@ -231,7 +231,9 @@ def _run(
             report.stopped_because = report.stopped_because or "interrupted"
         if req.resend is not None:
             _settle_resend(app, req.resend, report, sender.secrets)
-        elif not report.ok:
+        elif not report.ok and sandbox is None:
+            # Not for a --sandbox run: its webhook and key die with it, so a spool of it could
+            # never be resent (and the sandbox refuses --resend); the run is repeatable as is.
             report.spool(secrets=sender.secrets)
         summary = report.as_dict()
         if sandbox is not None:
@@ -241,16 +243,16 @@ def _run(
     if not_generated:
         made = "repeated fixture event" if req.fixtures else "synthetic event"
         terminal.warn(
-            f"{_count(not_generated, made)} not sent (never generated, so not saved); to "
+            f"{counted(not_generated, made)} not sent (never generated, so not saved); to "
             f"send them, run again with --count {not_generated}"
         )
-    _raise_for_outcome(report, key, summary, signals.exit_code)
+    _raise_for_outcome(report, key, summary, signals.exit_code, temporary=sandbox is not None)
     if sandbox is not None and not summary["sandbox"]["all_ingested"]:
         raise UpstreamError(
-            f"the sandbox accepted {summary['accepted']['events']} events but ingested "
+            f"the sandbox accepted {counted(summary['accepted']['events'], 'event')} but ingested "
             f"{summary['sandbox']['ingested']}"
         )
-    terminal.success(f"{_count(report.events, 'event')} accepted by {url}")
+    terminal.success(f"{counted(report.events, 'event')} accepted by {url}")
     return report
 
 
@@ -314,7 +316,12 @@ def _settle_resend(app: App, path: Path, report: DeliveryReport, secrets: list[s
 
 
 def _raise_for_outcome(
-    report: DeliveryReport, key: str, summary: dict[str, Any], stop_code: ExitCode
+    report: DeliveryReport,
+    key: str,
+    summary: dict[str, Any],
+    stop_code: ExitCode,
+    *,
+    temporary: bool = False,
 ) -> None:
     saved = f"; undelivered events saved to {report.spool_file}" if report.spool_file else ""
     resend = (
@@ -322,6 +329,9 @@ def _raise_for_outcome(
         if report.spool_file
         else None
     )
+    if temporary:
+        saved = "; nothing saved to resend: the sandbox stopped with the run"
+        resend = "run the same command again (it starts a new sandbox)"
     if report.spool_error:
         # Worse than any other outcome: these events now exist nowhere but in this summary.
         stopped = f"{report.stopped_because}; " if report.stopped_because else ""
@@ -346,18 +356,13 @@ def _raise_for_outcome(
         accepted = summary["accepted"]["events"]
         reason = broken.message if isinstance(broken, FrigadeCliError) else str(broken)
         raise InputError(
-            f"{reason}; the run stopped there, after {_count(accepted, 'accepted event')}{saved}",
+            f"{reason}; the run stopped there, after {counted(accepted, 'accepted event')}{saved}",
             hint=resend,
         )
     if not report.ok:
         failed = summary["failed"]["batches"] + summary["unsent"]["batches"]
         errors = "; ".join(summary["errors"]) or "no response"
         raise UpstreamError(
-            f"{failed} of {summary['batches']} batches were not accepted ({errors}){saved}",
+            f"{failed} of {counted(summary['batches'], 'batch')} not accepted ({errors}){saved}",
             hint=resend,
         )
-
-
-def _count(n: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("ch") else "s")
-    return f"{n} {noun if n == 1 else plural}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import socket
 import stat
 from pathlib import Path
@@ -72,9 +73,7 @@ def test_quiet_still_shows_errors(cli: Cli, recorder: Recorder) -> None:
     result = cli("-q", "segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY)
 
     assert result.exit_code == 5
-    assert result.stderr.startswith(
-        "error: 1 of 1 batches were not accepted (HTTP 400: bad payload"
-    )
+    assert result.stderr.startswith("error: 1 of 1 batch not accepted (HTTP 400: bad payload")
     assert result.stderr.count("\n") == 1
 
 
@@ -139,3 +138,20 @@ def test_every_stopped_because(
     assert len(recorder.requests) == (
         3 if stopped_because is None and answer else 0 if not answer else 1
     )
+
+
+def test_the_summary_counts_in_the_singular_when_there_is_one(cli: Cli, recorder: Recorder):
+    recorder.default = Answer(400, b'{"message":"bad payload"}')
+
+    result = cli("segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY,
+                 "--count", "1")  # fmt: skip
+
+    def row(name: str) -> str:
+        found = re.search(rf"^\s*{name}\s+(.+?)\s*$", result.stdout, flags=re.MULTILINE)
+        assert found, result.stdout
+        return found.group(1)
+
+    assert row("accepted") == "0 events in 0 batches"
+    assert row("failed") == "1 event in 1 batch"
+    assert row("not sent") == "0 events in 0 batches"
+    assert "1 batches" not in result.output and "1 events" not in result.output

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 from frigade_cli.sandbox import RunningSandbox
 from tests.conftest import Cli
+from tests.support.installed import start
 
 
 def send(cli: Cli, sandbox: RunningSandbox, *args: str, key: str | None = None):
@@ -111,3 +113,20 @@ def test_sandbox_refuses_an_api_key_flag_as_a_usage_error(cli: Cli):
 
     assert result.exit_code == 2
     assert "--api-key" in result.stderr
+
+
+def test_a_stopped_sandbox_run_saves_nothing_it_could_never_resend(isolated: Path) -> None:
+    # The sandbox, its webhook and its key end with the run: a spool of it could not be resent.
+    proc = start("segment", "test-webhook", "--sandbox", "--count", "5000000", "--batch-size", "10")
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the send has started once this line is out
+        if line.startswith("sending "):
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+
+    assert proc.returncode == 143, rest
+    assert "nothing saved to resend: the sandbox stopped with the run" in rest
+    assert "run the same command again" in rest
+    assert "--resend" not in rest
+    assert not list((isolated / "state").glob("**/*.ndjson"))
