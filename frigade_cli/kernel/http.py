@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from frigade_cli import __version__
 from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.keys import whitespace_around
 
 if TYPE_CHECKING:
     import httpx
@@ -186,8 +187,9 @@ def check_url(url: str, *, carries_secret: bool, what: str = "URL") -> str:
     other than http(s), no host, a port that is not a number from 1 to 65535, anything httpx
     cannot send to; and a plain-HTTP URL to a non-loopback host when it carries a secret.
     """
-    if url != url.strip():
-        raise InputError(f"{what} {url!r} has spaces around it", hint="remove them")
+    around = whitespace_around(url)
+    if around:
+        raise InputError(f"{what} {url!r} has {around}", hint="remove it")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise InputError(f"{what} {url!r} contains a space or a control character")
     try:

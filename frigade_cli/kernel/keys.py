@@ -16,6 +16,37 @@ def strip_bearer(key: str) -> str:
     return key[7:].strip() if key.lower().startswith("bearer ") else key
 
 
+def whitespace_around(value: str) -> str | None:
+    """What whitespace surrounds `value`, said as a person would (`a line break at its end`,
+    `spaces around it`), or None when there is none. A pasted key or URL often ends in a line
+    break, which "spaces" would not make anyone look for."""
+    if value == value.strip():
+        return None
+    lead = value[: len(value) - len(value.lstrip())]
+    trail = value[len(value.rstrip()) :]
+    where = "around it" if lead and trail else ("at its start" if lead else "at its end")
+    return f"{_whitespace_kinds(lead + trail)} {where}"
+
+
+def whitespace_inside(value: str) -> str | None:
+    """The kinds of whitespace inside `value` (`a line break`, `a space`), or None."""
+    inner = [c for c in value.strip() if c.isspace()]
+    return _whitespace_kinds("".join(inner)) if inner else None
+
+
+def _whitespace_kinds(chars: str) -> str:
+    kinds = []
+    if "\n" in chars or "\r" in chars:
+        kinds.append("a line break")
+    if "\t" in chars:
+        kinds.append("a tab")
+    if " " in chars:
+        kinds.append("spaces" if chars.count(" ") > 1 else "a space")
+    others = {c for c in chars if c not in "\r\n\t "}
+    kinds += sorted(unicodedata.name(c, f"U+{ord(c):04X}") for c in others)
+    return " and ".join(kinds)
+
+
 def check_key_text(key: str, what: str = "the API key") -> str:
     """`key` when every character can go in an HTTP header as typed; InputError (exit 3) if not.
 

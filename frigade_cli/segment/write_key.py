@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.keys import whitespace_around, whitespace_inside
 from frigade_cli.kernel.redact import redact_key
 
 
@@ -26,10 +27,14 @@ def check_write_key(value: str | None, what: str = "write key") -> str:
             "segment_write_key ...'",
         )
     shown = redact_key(value)
-    if value.strip() != value:
-        raise InputError(f"the {what} {shown} has spaces around it: paste the key alone")
-    if any(c.isspace() for c in value):
-        raise InputError(f"the {what} {shown} has whitespace inside: a write key is one word")
+    around = whitespace_around(value)
+    if around:
+        raise InputError(f"the {what} {shown} has {around}: paste the key alone")
+    inside = whitespace_inside(value)
+    if inside:
+        raise InputError(
+            f"the {what} {shown} has {inside} inside: a write key is one word"
+        )
     for c in value:
         if not c.isascii() or not c.isprintable():
             name = unicodedata.name(c, f"U+{ord(c):04X}")

@@ -310,7 +310,7 @@ def test_unset_keeps_the_comments(cli: Cli, isolated: Path) -> None:
         ("api_url", "api.frigade.com", "not an absolute http(s) URL"),
         ("webhook_url", "ftp://x.example/hook", "not an absolute http(s) URL"),
         ("segment_api_url", "http://127.0.0.1:99999", "bad port"),
-        ("api_url", " https://api.frigade.com", "spaces around it"),
+        ("api_url", " https://api.frigade.com", "a space at its start"),
         ("api_key", "api_public_Q2w3E4r5T6y7wxyz", "is a public key"),
         ("api_key", "sk_live_0123456789abcdef", "is not a Frigade private key"),
         ("api_key", "api_private_tëst0000abcd", "U+00EB"),

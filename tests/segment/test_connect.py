@@ -72,15 +72,16 @@ def test_a_different_key_is_reported_as_a_change_both_redacted(cli: Cli, sandbox
 @pytest.mark.parametrize(
     ("write_key", "words"),
     [
-        (" wk_test0000abcd", "spaces around"),
-        ("wk_test 0000abcd", "whitespace inside"),
+        (" wk_test0000abcd", "a space at its start"),
+        ("wk_test0000abcd\n", "a line break at its end"),
+        ("wk_test 0000abcd", "a space inside"),
         ("wk_test\u200b0000abcd", "ZERO WIDTH SPACE"),
         ("api_private_test0000abcd", "Frigade key"),
         ("api_public_test0000abcd", "Frigade key"),
         ("https://api.segment.io/v1/batch", "URL"),
         ("sources/wk_test0000abcd", "URL or a path"),
     ],
-    ids=["padded", "space", "zero-width", "private", "public", "url", "path"],
+    ids=["padded", "newline", "space", "zero-width", "private", "public", "url", "path"],
 )
 def test_a_malformed_write_key_is_refused_before_anything_is_sent(
     cli: Cli, recorder: Recorder, write_key: str, words: str

@@ -177,8 +177,8 @@ def test_a_pasted_key_in_the_environment_is_refused_too(
     [
         ("http://127.0.0.1:99999/v1/thirdParty/cdp/segment", "bad port"),
         ("http://127.0.0.1:abc/v1/thirdParty/cdp/segment", "bad port"),
-        (" http://127.0.0.1:8080/v1/thirdParty/cdp/segment", "spaces around it"),
-        ("http://127.0.0.1:8080/v1/thirdParty/cdp/segment ", "spaces around it"),
+        (" http://127.0.0.1:8080/v1/thirdParty/cdp/segment", "a space at its start"),
+        ("http://127.0.0.1:8080/v1/thirdParty/cdp/segment ", "a space at its end"),
         ("127.0.0.1:8080/v1/thirdParty/cdp/segment", "not an absolute http(s) URL"),
     ],
 )

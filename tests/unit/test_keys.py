@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from frigade_cli.kernel.errors import InputError
-from frigade_cli.kernel.keys import check_key_text, check_private_key, strip_bearer
+from frigade_cli.kernel.keys import (
+    check_key_text,
+    check_private_key,
+    strip_bearer,
+    whitespace_around,
+)
 
 KEY = "api_private_8f3k2Lq9ZxW7abcd"
 
@@ -48,3 +53,17 @@ def test_strict_wants_the_private_prefix() -> None:
     assert check_private_key("sk_0123456789abcdef") == "sk_0123456789abcdef"
     with pytest.raises(InputError, match="not a Frigade private key"):
         check_private_key("sk_0123456789abcdef", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("wk_abc\n", "a line break at its end"),
+        ("wk_abc\r\n", "a line break at its end"),
+        ("  wk_abc", "spaces at its start"),
+        (" wk_abc\t", "a tab and a space around it"),
+        ("wk_abc", None),
+    ],
+)
+def test_whitespace_around_a_value_is_said_as_a_person_would(value: str, said: str | None) -> None:
+    assert whitespace_around(value) == said
