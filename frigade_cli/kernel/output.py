@@ -30,6 +30,23 @@ def printable(text: str, *, one_line: bool = False) -> str:
     return pattern.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+MAX_ERROR_LINE = 400  # characters of an error line (after `error: `), hint included
+_MAX_HINT = 200
+
+
+def capped(text: str, hint: str | None = None, limit: int = MAX_ERROR_LINE) -> str:
+    """`text; hint` in at most `limit` characters: the text is cut, saying how much was left
+    out; the hint (what to do) is kept whole unless it is itself too long."""
+    if hint and len(hint) > _MAX_HINT:
+        hint = hint[: _MAX_HINT - 1].rstrip() + "…"
+    tail = f"; {hint}" if hint else ""
+    if len(text) + len(tail) <= limit:
+        return text + tail
+    cut = limit - len(tail) - len(" … (+000000 characters; -v shows all)")
+    left_out = len(text) - cut
+    return f"{text[:cut].rstrip()} … (+{left_out} characters; -v shows all){tail}"
+
+
 def counted(n: int, noun: str) -> str:
     """`1 batch`, `2 batches`, `0 events`: a count with its noun in the right number."""
     if n == 1:
@@ -176,10 +193,12 @@ class Terminal:
         self.err.print(f"[yellow]warning:[/yellow] {_escape(self.shown(text))}")
 
     def error(self, text: str, hint: str | None = None) -> None:
-        # One line, so a CI log shows the whole story where it failed.
-        message = f"{text}; {hint}" if hint else text
-        shown = _escape(self.shown(message, one_line=True))
-        self.err.print(f"[red]error:[/red] {shown}", soft_wrap=True)
+        # One line, so a CI log shows the whole story where it failed; a readable one (a
+        # server's whole error page is cut), unless -v asks for everything.
+        text = self.shown(text, one_line=True)
+        hint = self.shown(hint, one_line=True) if hint else None
+        message = (f"{text}; {hint}" if hint else text) if self.verbose else capped(text, hint)
+        self.err.print(f"[red]error:[/red] {_escape(message)}", soft_wrap=True)
 
     def debug(self, text: str) -> None:
         if self.verbose:

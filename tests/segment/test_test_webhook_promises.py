@@ -155,3 +155,22 @@ def test_the_summary_counts_in_the_singular_when_there_is_one(cli: Cli, recorder
     assert row("failed") == "1 event in 1 batch"
     assert row("not sent") == "0 events in 0 batches"
     assert "1 batches" not in result.output and "1 events" not in result.output
+
+
+def test_an_error_line_quoting_a_long_server_answer_is_cut_to_400_characters(
+    cli: Cli, recorder: Recorder
+):
+    recorder.default = Answer(400, json.dumps({"message": "bad payload " * 300}).encode())
+    args = ("segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY)
+
+    short = cli(*args)
+    full = cli("-v", *args)
+
+    (line,) = [line for line in short.stderr.splitlines() if line.startswith("error: ")]
+    assert len(line) <= len("error: ") + 400
+    assert "characters; -v shows all)" in line
+    # What to do comes whole, after the cut.
+    assert "; resend them with: frigade segment test-webhook --resend " in line
+    assert line.endswith(".ndjson")
+    (verbose_line,) = [line for line in full.stderr.splitlines() if line.startswith("error: ")]
+    assert len(verbose_line) > len(line) and "-v shows all" not in verbose_line
