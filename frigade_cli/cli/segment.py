@@ -144,7 +144,14 @@ def test_webhook(
             help=f"How long to wait for each response (more than 0): {DURATION_HELP}.",
         ),
     ] = 30.0,
-    seed: Annotated[int | None, typer.Option(help="Seed for repeatable synthetic values.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed for repeatable synthetic messages: the same seed gives the same users "
+            "(userId cli_user_s<SEED>_<n>, traits) and values in every run; messageIds stay "
+            "unique, as Segment drops a repeated one."
+        ),
+    ] = None,
     sandbox: Annotated[
         bool,
         typer.Option(

@@ -80,18 +80,22 @@ class _Org:
 
 
 class MessageFactory:
-    """Makes unique, Spec-valid messages; a seed makes the values (not the ids) repeatable.
+    """Makes unique, Spec-valid messages; a seed makes the people and values repeatable.
 
     Every message is a new dict (nested objects included), so `--override` may change it in
     place. `messageId` is `frigade-cli-<run id>-<counter>`: unique within a run by the counter,
-    across runs by the random run id.
+    across runs by the random run id, seed or not (Segment drops a repeated messageId). The
+    users and groups (`cli_user_<run id>_<n>`) are new each run, unless a seed is given: then
+    they are `cli_user_s<seed>_<n>`, the same in every run with that seed, so a second run
+    sends to the users the first one made and they can be read back by id.
     """
 
     def __init__(self, seed: int | None = None, run_id: str | None = None) -> None:
         self._rng = random.Random(seed)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self._n = 0
-        self._users = [_User(self._rng, self.run_id, n) for n in range(1, USERS + 1)]
+        people = self.run_id if seed is None else f"s{seed}"
+        self._users = [_User(self._rng, people, n) for n in range(1, USERS + 1)]
         self._orgs = [_Org(self._rng) for _ in range(ORGS)]
         self._library = {"name": "frigade-cli", "version": __version__}
         self._stamps: dict[int, str] = {}

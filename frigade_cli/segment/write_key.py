@@ -32,9 +32,7 @@ def check_write_key(value: str | None, what: str = "write key") -> str:
         raise InputError(f"the {what} {shown} has {around}: paste the key alone")
     inside = whitespace_inside(value)
     if inside:
-        raise InputError(
-            f"the {what} {shown} has {inside} inside: a write key is one word"
-        )
+        raise InputError(f"the {what} {shown} has {inside} inside: a write key is one word")
     for c in value:
         if not c.isascii() or not c.isprintable():
             name = unicodedata.name(c, f"U+{ord(c):04X}")

@@ -255,3 +255,17 @@ def test_encoded_bytes_are_what_javascript_writes_for_them() -> None:
     ).stdout
 
     assert out.split(b"\n") == encoded
+
+
+def test_the_same_seed_gives_the_same_users_in_every_run_and_new_message_ids() -> None:
+    def run(seed: int | None) -> list[dict[str, object]]:
+        return list(MessageFactory(seed=seed).mix(60, ["identify", "group", "track"]))
+
+    first, second, other, unseeded = run(42), run(42), run(43), run(None)
+
+    assert [m["userId"] for m in first] == [m["userId"] for m in second]
+    assert [m.get("groupId") for m in first] == [m.get("groupId") for m in second]
+    assert all(str(m["userId"]).startswith("cli_user_s42_") for m in first)
+    assert {m["messageId"] for m in first}.isdisjoint(m["messageId"] for m in second)
+    assert {m["userId"] for m in first}.isdisjoint(m["userId"] for m in other)
+    assert {m["userId"] for m in first}.isdisjoint(m["userId"] for m in unseeded)
