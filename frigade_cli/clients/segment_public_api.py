@@ -21,6 +21,7 @@ from urllib.parse import quote
 from frigade_cli.kernel.errors import AuthError, FrigadeCliError, UpstreamError
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.http import RetryPolicy, check_url, make_client, send_with_retry
+from frigade_cli.kernel.output import counted
 
 if TYPE_CHECKING:
     import httpx
@@ -65,6 +66,8 @@ class SegmentPublicApi:
         self.policy = policy or RetryPolicy()
         self.page_size = page_size
         self.log = log
+        # What a read had to leave out, in words (a list cut short by a broken cursor).
+        self.warnings: list[str] = []
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> SegmentPublicApi:
@@ -90,7 +93,12 @@ class SegmentPublicApi:
         return destination
 
     async def list_subscriptions(self, destination_id: str) -> list[dict[str, Any]]:
-        """Every subscription of the destination, following `pagination.next` page by page."""
+        """Every subscription of the destination, following `pagination.next` page by page.
+
+        A `next` cursor seen before (some last pages repeat theirs instead of leaving it out)
+        or more than MAX_PAGES pages end the reading: what was read is returned, and
+        `self.warnings` says where it stopped, so the caller can judge it and say so.
+        """
         path = f"/destinations/{quote(destination_id, safe='')}/subscriptions"
         found: list[dict[str, Any]] = []
         cursor: str | None = None
@@ -107,11 +115,21 @@ class SegmentPublicApi:
             next_cursor = _dig(body, "data", "pagination", "next")
             if not next_cursor:
                 return found
-            if next_cursor in seen:
-                raise UpstreamError("Segment's Public API returned the same page cursor twice")
+            current = _dig(body, "data", "pagination", "current")
+            if str(next_cursor) in seen or next_cursor in (cursor, current):
+                self.warnings.append(
+                    f"Segment's Public API gave the page cursor {str(next_cursor)!r} again after "
+                    f"{counted(len(seen) + 1, 'page')}: stopped there, with "
+                    f"{counted(len(found), 'subscription')} read"
+                )
+                return found
             seen.add(str(next_cursor))
             cursor = str(next_cursor)
-        raise UpstreamError(f"more than {MAX_PAGES} pages of subscriptions: stopped reading")
+        self.warnings.append(
+            f"more than {MAX_PAGES} pages of subscriptions: stopped there, with "
+            f"{counted(len(found), 'subscription')} read"
+        )
+        return found
 
     async def _get(
         self, path: str, accept: str, params: dict[str, str] | None = None

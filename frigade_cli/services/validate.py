@@ -271,6 +271,8 @@ def _read_public_api(
         async with client:
             destination = await client.get_destination(destination_id)
             subscriptions = await client.list_subscriptions(destination_id)
+        for warning in client.warnings:
+            app.terminal.warn(f"{warning}; the findings cover those only")
         return destination, subscriptions
 
     destination, subscriptions = asyncio.run(read())

@@ -237,3 +237,30 @@ def test_the_wait_after_a_429_comes_from_segments_own_fields() -> None:
     reset = "Sun, 29 Nov 2026 10:00:00 GMT"
     assert retry_hint(httpx.Response(429, headers={"X-RateLimit-Reset": reset})) == reset
     assert retry_hint(httpx.Response(429, text="busy")) is None
+
+
+def _page(ids: list[str], current: str | None, next_: str | None) -> Answer:
+    body = {
+        "subscriptions": [{"id": i} for i in ids],
+        "pagination": {"current": current, "next": next_},
+    }
+    return Answer(200, json.dumps({"data": body}).encode())
+
+
+def test_a_last_page_that_repeats_its_cursor_ends_the_list_with_a_warning(
+    recorder: Recorder,
+) -> None:
+    # The second page is the last, but gives its own cursor as `next` instead of leaving it out.
+    recorder.answer(_page(["s1"], "MA==", "MQ=="), _page(["s2"], "MQ==", "MQ=="))
+
+    async def listed(client: SegmentPublicApi) -> Any:
+        return await client.list_subscriptions("d1"), client.warnings
+
+    subs, warnings = call(recorder.url, "sat_token_0000", listed, page_size=1)
+
+    assert [s["id"] for s in subs] == ["s1", "s2"]
+    assert len(recorder.requests) == 2
+    assert warnings == [
+        "Segment's Public API gave the page cursor 'MQ==' again after 2 pages: stopped there, "
+        "with 2 subscriptions read"
+    ]

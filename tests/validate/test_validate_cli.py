@@ -433,3 +433,29 @@ def test_the_report_says_which_types_the_trigger_lets_through(cli: Cli) -> None:
         "group": "all",
         "track": "all",
     }
+
+
+def test_a_public_api_list_whose_last_page_repeats_its_cursor_is_judged_with_a_warning(
+    cli: Cli, recorder: Recorder
+) -> None:
+    subscription = {
+        "id": "sub_1", "name": "Frigade", "actionSlug": "send", "enabled": True,
+        "trigger": 'type = "identify" or type = "group" or type = "track"',
+        "settings": {"url": "https://api.frigade.com/v1/thirdParty/cdp/segment",
+                     "method": "POST", "enable_batching": True, "batch_size": 100,
+                     "headers": {"Authorization": "Bearer api_private_****abcd"}},
+    }  # fmt: skip
+    page = {"subscriptions": [subscription], "pagination": {"current": "MA==", "next": "MA=="}}
+    recorder.answer(
+        Answer(200, json.dumps({"data": {"destination": {"id": "d1", "enabled": True}}}).encode()),
+        Answer(200, json.dumps({"data": page}).encode()),
+    )
+
+    result = cli("segment", "validate", "--destination-id", "d1", "--token", "sat_token_0000",
+                 "--segment-public-api-url", recorder.url, "--json")  # fmt: skip
+
+    assert result.exit_code in (0, 3), result.output  # judged, not an upstream failure (5)
+    report = json.loads(result.stdout)
+    assert len(report["mappings"]) == 1
+    assert "gave the page cursor 'MA==' again after 1 page" in result.stderr
+    assert "the findings cover those only" in result.stderr
