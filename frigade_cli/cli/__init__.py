@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,8 +33,45 @@ _PASS_THROUGH: tuple[type[BaseException], ...] = (_CLICK_EXCEPTION, typer.Exit, 
 SIGNAL_ENDS_NORMALLY = frozenset({("segment", "tail"), ("sandbox",)})
 
 
+_ClickHelpFormatter: Any = typer.Context.formatter_class
+
+
+class HelpFormatter(_ClickHelpFormatter):  # type: ignore[misc]
+    """Click's help layout, except that a URL or a path is never broken mid-word on a narrow
+    terminal: a row holding a word longer than the column is laid out wider (the terminal
+    wraps the line, and a copied URL still works)."""
+
+    width: int  # Click's: the line width the help is laid out in
+
+    def write_dl(
+        self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = list(rows)
+        terms = [len(term) for term, _ in rows]
+        first = min(max(terms, default=0), col_max)
+        width = self.width
+        for term, text in rows:
+            longest = max((len(word) for word in text.split()), default=0)
+            # Click wraps the second column at width - (first column + spacing) - 2.
+            self.width = max(width, longest + first + col_spacing + 2)
+            try:
+                # Padded so that each row, laid out alone, keeps the list's first column.
+                padded = term.ljust(first) if len(term) <= first else term
+                super().write_dl([(padded, text)], col_max, col_spacing)
+            finally:
+                self.width = width
+
+
+class FrigadeContext(typer.Context):
+    """The context of every command: help laid out by `HelpFormatter`."""
+
+    formatter_class = HelpFormatter
+
+
 class FrigadeGroup(TyperGroup):
     """Turns every failure of a command into a one-line message and a documented exit code."""
+
+    context_class = FrigadeContext
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,6 +226,7 @@ def _name_placeholders(command: Any) -> None:
     """Give every option of the tree a placeholder that says what to write (`URL`, `N`,
     `FILE`, `DURATION`) where Typer would show a Python type (`<str>`, `<list[str]>`,
     `<float range>`). An option's own `metavar` wins; choices keep their list."""
+    command.context_class = FrigadeContext
     for param in getattr(command, "params", ()):
         if getattr(param, "metavar", None) is None and not getattr(param, "is_flag", False):
             param.metavar = _placeholder(param)

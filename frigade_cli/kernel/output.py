@@ -167,7 +167,12 @@ class Terminal:
         title: str | None = None,
         show_header: bool = True,
     ) -> None:
-        """A table on stdout for people."""
+        """A table on stdout for people.
+
+        Text wraps at spaces; a word is never folded (a URL or a path stays whole, to be copied):
+        when the longest words of the columns do not fit the terminal, the table is laid out
+        wider and the terminal wraps its lines.
+        """
         from rich.table import Table
 
         table = Table(
@@ -175,9 +180,23 @@ class Terminal:
         )
         for column in columns:
             table.add_column(column, overflow="fold")  # never cut a value with '…'
-        for row in rows:
-            table.add_row(*(self.shown(str(cell)) for cell in row))
-        self.out.print(table)
+        shown = [[self.shown(str(cell)) for cell in row] for row in rows]
+        for row in shown:
+            table.add_row(*row)
+        cells = [[*row, *[""] * (len(columns) - len(row))] for row in [list(columns), *shown]]
+        words = [max((len(w) for row in cells for w in row[i].split()), default=0)
+                 for i in range(len(columns))]  # fmt: skip
+        width = self.out.width
+        if sum(words) + 2 * len(columns) <= width:  # one space of padding each side of a cell
+            self.out.print(table)
+            return
+        # Some word cannot fit: lay the table out at its natural width, nothing wrapped.
+        natural = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+        self.out.width = sum(natural) + 2 * len(columns)  # rich caps a print at this width
+        try:
+            self.out.print(table)
+        finally:
+            self.out.width = width
 
     # Messages on stderr -------------------------------------------------------------------------
     def info(self, text: str) -> None:

@@ -173,3 +173,19 @@ def test_the_readme_exit_code_table_lists_every_code_the_tool_uses() -> None:
     assert "options that cannot be used together" in rows["2"]
     assert "not a duration" in rows["2"]
     assert "out of range" in rows["3"]
+
+
+URL_OR_PATH = re.compile(r"(?:https?://|/v1/)[^\s,;)'\"]+")
+
+
+@pytest.mark.parametrize("path", [path for path, _ in commands()], ids=" ".join)
+def test_help_on_a_narrow_terminal_never_breaks_a_url_or_a_path(
+    cli: Cli, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    command = dict(commands())[path]
+    written = {m.rstrip(".") for p in command.params for m in URL_OR_PATH.findall(p.help or "")}
+
+    text = cli(*path, "--help").stdout
+
+    assert [url for url in written if url not in text] == []

@@ -174,3 +174,14 @@ def test_an_error_line_quoting_a_long_server_answer_is_cut_to_400_characters(
     assert line.endswith(".ndjson")
     (verbose_line,) = [line for line in full.stderr.splitlines() if line.startswith("error: ")]
     assert len(verbose_line) > len(line) and "-v shows all" not in verbose_line
+
+
+def test_a_url_in_the_summary_stays_whole_on_a_narrow_terminal(
+    cli: Cli, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("COLUMNS", "40")
+
+    result = cli("segment", "test-webhook", "--url", recorder.webhook_url, "--api-key", KEY)
+
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"^\s*url\s+{re.escape(recorder.webhook_url)}\s*$", result.stdout, re.M)
