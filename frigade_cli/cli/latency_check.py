@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.app import App, get_app
+from frigade_cli.kernel.app import App, get_app
 
 if TYPE_CHECKING:
-    from frigade_cli.render_latency_metrics import LatencyMetrics
+    from frigade_cli.render.latency_metrics import LatencyMetrics
     from frigade_cli.services.latency_check import Plan
 
 
@@ -245,8 +245,8 @@ def latency_check(
     SIGTERM (after the report of the samples measured so far). A monitor (--every) reports each
     round and exits 0 when stopped between rounds, 130/143 when a signal cuts a round short.
     """
-    from frigade_cli import render_latency_check as render
-    from frigade_cli.errors import UsageError
+    from frigade_cli.kernel.errors import UsageError
+    from frigade_cli.render import latency_check as render
     from frigade_cli.services.latency_check import LatencyCheckRequest, plan
 
     app = get_app()
@@ -294,7 +294,7 @@ def latency_check(
     checked = plan(app, request)
     metrics = None
     if metrics_port is not None or metrics_file is not None:
-        from frigade_cli.render_latency_metrics import LatencyMetrics
+        from frigade_cli.render.latency_metrics import LatencyMetrics
 
         metrics = LatencyMetrics(
             checked.paths,
@@ -326,8 +326,8 @@ def _single_run(
 ) -> None:
     import time
 
-    from frigade_cli import render_latency_check as render
-    from frigade_cli.errors import InputError
+    from frigade_cli.kernel.errors import InputError
+    from frigade_cli.render import latency_check as render
     from frigade_cli.services.latency_check import measure, raise_for_outcome
 
     with render.live_progress(app.terminal, checked.samples) as progress:
@@ -357,8 +357,8 @@ def _monitor(
 ) -> None:
     import time
 
-    from frigade_cli import render_latency_check as render
-    from frigade_cli.latency import LatencyReport
+    from frigade_cli.kernel.latency import LatencyReport
+    from frigade_cli.render import latency_check as render
     from frigade_cli.services.latency_check import monitor, raise_for_monitor
 
     def on_round(report: LatencyReport) -> None:

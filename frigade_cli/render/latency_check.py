@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frigade_cli.errors import InputError
-from frigade_cli.latency import (
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.latency import (
     PATH_HELP,
     LatencyReport,
     PathResult,
@@ -20,10 +20,10 @@ from frigade_cli.latency import (
     WaitEstimate,
     changed_settings,
 )
-from frigade_cli.stats import FIGURES, histogram
+from frigade_cli.kernel.stats import FIGURES, histogram
 
 if TYPE_CHECKING:
-    from frigade_cli.output import Terminal
+    from frigade_cli.kernel.output import Terminal
     from frigade_cli.services.latency_check import Progress
 
 BAR = "█"
@@ -471,7 +471,7 @@ def write_files(
         if flag == "--junit":
             text = junit_xml(report)
         elif flag == "--html":
-            from frigade_cli.render_latency_html import html_report
+            from frigade_cli.render.latency_html import html_report
 
             text = html_report(report)
         else:

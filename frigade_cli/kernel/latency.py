@@ -1,8 +1,8 @@
 """End-to-end latency of marked events: samples, per-path figures, gates, batch-size advice.
 
 Pure data and arithmetic (no I/O); `frigade_cli.services.latency_check` fills it in and
-`frigade_cli.render_latency_check` shows it. Every duration is in milliseconds unless its name
-ends in `_s`. Percentiles use the one method of `frigade_cli.stats`.
+`frigade_cli.render.latency_check` shows it. Every duration is in milliseconds unless its name
+ends in `_s`. Percentiles use the one method of `frigade_cli.kernel.stats`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from frigade_cli.clock import parse_iso_ms
-from frigade_cli.errors import FrigadeCliError
-from frigade_cli.stats import FIGURES, ChangeInterval, Distribution, bootstrap_changes
+from frigade_cli.kernel.clock import parse_iso_ms
+from frigade_cli.kernel.errors import FrigadeCliError
+from frigade_cli.kernel.stats import FIGURES, ChangeInterval, Distribution, bootstrap_changes
 
 PATHS = ("segment", "direct", "api")
 PATH_HELP = {
@@ -412,9 +412,7 @@ def changed_settings(before: dict[str, Any], now: dict[str, Any]) -> dict[str, l
     return {
         k: [before.get(k), now.get(k)]
         for k in COMPARED_SETTINGS
-        if k in before
-        and before.get(k) != now.get(k)
-        and not (both_sandbox and k.endswith("_url"))
+        if k in before and before.get(k) != now.get(k) and not (both_sandbox and k.endswith("_url"))
     }
 
 

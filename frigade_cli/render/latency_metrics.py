@@ -22,9 +22,9 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.errors import InputError
-from frigade_cli.latency import Baseline, Gate, LatencyReport, RegressionGate
-from frigade_cli.stats import percentile
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.latency import Baseline, Gate, LatencyReport, RegressionGate
+from frigade_cli.kernel.stats import percentile
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -14,8 +14,8 @@ import math
 from html import escape
 from typing import Any
 
-from frigade_cli.latency import PATH_HELP, LatencyReport, PathResult, Regression
-from frigade_cli.stats import FIGURES
+from frigade_cli.kernel.latency import PATH_HELP, LatencyReport, PathResult, Regression
+from frigade_cli.kernel.stats import FIGURES
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 14, 34
@@ -387,7 +387,7 @@ def _axes(x_low: str, x_high: str, y_top: str, x_label: str) -> list[str]:
 
 
 def _sent_ms(value: str | None) -> int | None:
-    from frigade_cli.clock import parse_iso_ms
+    from frigade_cli.kernel.clock import parse_iso_ms
 
     return parse_iso_ms(value)
 
