@@ -211,9 +211,9 @@ def _regression_row(r: Regression) -> list[str]:
             "-",
             "-",
             "-",
-            f"too few samples ({r.min_samples} needed; {r.baseline_samples} and {r.samples})",
+            "-",
             gate,
-            "too few samples",
+            f"too few samples (needs {r.min_samples} a run)",
         ]
     return [
         r.path,

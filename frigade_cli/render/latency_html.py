@@ -61,8 +61,8 @@ def html_report(report: LatencyReport) -> str:
         f"<style>{STYLE}</style></head>",
         f'<body data-passed="{_bool(report.passed)}" data-started-at="{_a(report.started_at)}">',
         f'<h1>frigade latency-check: <span class="{_cls(report.passed)}">{verdict}</span></h1>',
-        f'<p class="muted">{_t(where)}; {settings["samples"]} samples a path, started '
-        f"{_t(report.started_at or '-')}"
+        f'<p class="muted">{_t(where)}; {settings["samples"]} samples a path, user '
+        f"{_t(settings['user_id'])}, started {_t(report.started_at or '-')}"
         + (f", round {report.round}" if report.round is not None else "")
         + (f". Compared with {_t(report.baseline.source)}" if report.baseline else "")
         + ".</p>",
@@ -237,6 +237,7 @@ def _histogram_chart(
         value = figures.get(name)
         if value is not None:
             out.append(_vline("mark", x(value), f'data-figure="{name}" data-ms="{_num(value)}"'))
+            out.append(_label(x(value), name))
     off_chart = []
     for gate in report.gates:
         if gate.figure == "failures":
@@ -244,9 +245,10 @@ def _histogram_chart(
         attrs = f'data-gate="{gate.figure}" data-limit-ms="{_num(gate.limit)}"'
         if low <= gate.limit <= high:
             out.append(_vline("gate", x(gate.limit), attrs))
+            out.append(_label(x(gate.limit), f"{gate.figure} gate", below=True))
         else:
             off_chart.append(f"{gate.figure} gate {_ms(gate.limit)} ms")
-    out += _axes(f"{_ms(low)} ms", f"{_ms(high)} ms", f"{top}", "samples")
+    out += _axes(f"{_ms(low)} ms", f"{_ms(high)} ms", f"{top}", "latency; bar height: samples")
     out.append("</svg>")
     if off_chart:
         out.append(f'<p class="muted">Off the chart: {_t(", ".join(off_chart))}.</p>')
@@ -371,6 +373,11 @@ def _vline(cls: str, x: float, attrs: str) -> str:
     return (
         f'<line class="{cls}" {attrs} x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>'
     )
+
+
+def _label(x: float, text: str, *, below: bool = False) -> str:
+    y = TOP + 22 if below else TOP + 10
+    return f'<text x="{x + 3:.1f}" y="{y}">{_t(text)}</text>'
 
 
 def _axes(x_low: str, x_high: str, y_top: str, x_label: str) -> list[str]:

@@ -744,7 +744,9 @@ class _Runner:
                 if self.fatal is not None:
                     slots.release()
                     break
-                sample = Sample(n, path, f"{USER_PREFIX}{checked.run_id}-{path}-{n:03d}")
+                # Unique across a monitor's rounds too: Segment drops a messageId it has seen.
+                run = checked.run_id + (f"-r{self.report.round}" if self.report.round else "")
+                sample = Sample(n, path, f"{USER_PREFIX}{run}-{path}-{n:03d}")
                 result.samples.append(sample)
                 tasks.append(asyncio.create_task(self._one(result, sample, slots)))
             await asyncio.gather(*tasks, return_exceptions=True)

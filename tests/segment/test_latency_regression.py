@@ -105,7 +105,7 @@ def test_a_doubled_flush_interval_trips_the_gate_and_the_report_shows_the_interv
                        f"{p50['change_pct']:+.1f}%"]  # fmt: skip
     assert row[5:8] == [f"{p50['ci_low_pct']:+.1f}%", "..", f"{p50['ci_high_pct']:+.1f}%"]
     assert row[-1] == "FAIL"
-    assert "too few samples (40 needed; 8 and 8)" in result.stdout
+    assert "too few samples (needs 40 a run)" in result.stdout
     assert "settings changed: flush_interval_s 0.1 -> 0.2" in result.stdout
     assert "latency gate breached: segment p50 +" in result.stderr
     assert "clearly above +20%" in result.stderr
