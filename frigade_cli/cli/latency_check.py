@@ -171,10 +171,7 @@ def latency_check(
         ),
     ] = None,
     seed: Annotated[
-        int,
-        typer.Option(
-            help="Seed of the bootstrap behind the intervals (same seed, same intervals)."
-        ),
+        int, typer.Option(help="Seed of the bootstrap behind the intervals: same seed, same ones.")
     ] = 0,
     save_baseline: Annotated[
         Path | None,

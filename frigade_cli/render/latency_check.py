@@ -322,6 +322,7 @@ def junit_xml(report: LatencyReport) -> str:
         tests=str(tests),
         failures=str(failures),
         errors="0",
+        skipped=str(sum(r.interval is None for r in regressions)),
         time=f"{duration:.3f}",
         timestamp=report.started_at or "",
     )
@@ -354,6 +355,8 @@ def junit_xml(report: LatencyReport) -> str:
         )
         if not regression.passed:
             ET.SubElement(case, "failure", message=regression.describe(), type="regression")
+        elif regression.interval is None:  # undecided, which is not a pass either
+            ET.SubElement(case, "skipped", message=regression.describe())
         ET.SubElement(case, "system-out").text = regression.describe()
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"

@@ -14,6 +14,7 @@ import math
 from html import escape
 from typing import Any
 
+from frigade_cli.kernel.clock import parse_iso_ms
 from frigade_cli.kernel.latency import PATH_HELP, LatencyReport, PathResult, Regression
 from frigade_cli.kernel.stats import FIGURES
 
@@ -59,7 +60,8 @@ def html_report(report: LatencyReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>frigade latency-check: {verdict}</title>",
         f"<style>{STYLE}</style></head>",
-        f'<body data-passed="{_bool(report.passed)}" data-started-at="{_a(report.started_at)}">',
+        f'<body data-passed="{_bool(report.passed)}" data-started-at="{_a(report.started_at)}" '
+        f'data-round="{_a(report.round)}">',
         f'<h1>frigade latency-check: <span class="{_cls(report.passed)}">{verdict}</span></h1>',
         f'<p class="muted">{_t(where)}; {settings["samples"]} samples a path, user '
         f"{_t(settings['user_id'])}, started {_t(report.started_at or '-')}"
@@ -257,7 +259,7 @@ def _histogram_chart(
 
 def _timeline_chart(report: LatencyReport, result: PathResult, with_baseline: bool) -> str:
     points: list[tuple[str, float, float, dict[str, Any]]] = []
-    sent = [_sent_ms(s.sent_at) for s in result.samples]
+    sent = [parse_iso_ms(s.sent_at) for s in result.samples]
     first = min((t for t in sent if t is not None), default=None)
     lost: list[tuple[float, str]] = []
     for sample, at in zip(result.samples, sent, strict=True):
@@ -391,12 +393,6 @@ def _axes(x_low: str, x_high: str, y_top: str, x_label: str) -> list[str]:
         f"{_t(x_label)}</text>",
         f'<text x="{LEFT - 6}" y="{TOP + 10}" text-anchor="end">{_t(y_top)}</text>',
     ]
-
-
-def _sent_ms(value: str | None) -> int | None:
-    from frigade_cli.kernel.clock import parse_iso_ms
-
-    return parse_iso_ms(value)
 
 
 def _t(text: str) -> str:

@@ -178,12 +178,6 @@ class LatencyMetrics:
         self.last_round.set(finished_at)
         self.last_duration.set(duration)
 
-    def text(self) -> str:
-        """The exposition in Prometheus' text format (version 0.0.4)."""
-        from prometheus_client import generate_latest
-
-        return generate_latest(self.registry).decode("utf-8")
-
     def write(self, path: Path) -> str | None:
         """Write the text format to `path` atomically (a temporary file renamed over it), as
         node_exporter's textfile collector needs; the problem as a message, else None."""

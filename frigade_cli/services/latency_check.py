@@ -446,6 +446,8 @@ def monitor(
     outcome = MonitorOutcome()
     with _environment(app, checked), StopSignals() as signals:
         while checked.rounds is None or outcome.rounds < checked.rounds:
+            if signals.requested:  # stopped before the first round began
+                break
             started = time.monotonic()
             outcome.rounds += 1
             report = _measure_all(app, checked, progress, signals, round_no=outcome.rounds)
@@ -529,8 +531,11 @@ def _measure_all(
         round=round_no,
     )
     runner = _Runner(app, checked, report, progress)
+
     # Ctrl-C and SIGTERM stop the measuring; the report of what was measured still gets out.
-    stop_callback = lambda n: runner.stop()  # noqa: E731
+    def stop_callback(n: int) -> None:
+        runner.stop()
+
     signals.on_signal(stop_callback)
     interrupted = signals.requested
     if not interrupted:
@@ -566,13 +571,12 @@ def _delete_user(app: App, checked: Plan) -> UserCleanup:
     from frigade_cli.kernel.http import make_client
 
     cleanup = UserCleanup(checked.user_id)
-    assert checked.api_key is not None
+    key = checked.api_key
+    assert key is not None
 
     async def delete() -> bool:
         async with make_client(timeout=CLEANUP_TIMEOUT_S) as http:
-            client = FrigadeClient(
-                checked.api_key or "", base_url=checked.api_url, http=http, policy=MEASURE_RETRY
-            )
+            client = FrigadeClient(key, base_url=checked.api_url, http=http, policy=MEASURE_RETRY)
             return await asyncio.wait_for(
                 client.delete_user(checked.user_id), timeout=CLEANUP_TIMEOUT_S
             )

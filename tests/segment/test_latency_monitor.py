@@ -166,12 +166,17 @@ def test_metrics_file_of_a_single_run_holds_a_breached_gate_and_no_temporary_fil
     assert [p.name for p in tmp_path.iterdir()] == ["latency.prom"]
 
 
-def test_a_monitor_rewrites_the_metrics_file_every_round(cli: Cli, tmp_path: Path):
-    path = tmp_path / "latency.prom"
+def test_a_monitor_rewrites_the_metrics_file_and_the_page_every_round(cli: Cli, tmp_path: Path):
+    path, page = tmp_path / "latency.prom", tmp_path / "latency.html"
 
-    result = cli(*SANDBOX, "--every", "50ms", "--rounds", "2", "--metrics-file", str(path))
+    result = cli(
+        *SANDBOX, "--every", "50ms", "--rounds", "2", "--metrics-file", str(path),
+        "--html", str(page),
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
+    assert 'data-round="2"' in page.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latency.html", "latency.prom"]
     found = families(path.read_text())
     assert sample_value(found[f"{PREFIX}_rounds"], f"{PREFIX}_rounds_total") == 2
     outcomes = found[f"{PREFIX}_samples"]

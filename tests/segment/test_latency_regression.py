@@ -1,7 +1,8 @@
 """latency-check --baseline / --max-regression / --save-baseline end to end on the sandbox.
 
 Every run uses the sandbox's `--flush-interval`: a sample waits that long alone in its batch, so
-the flush interval sets the latency and doubling it doubles the figures. Eight samples at 100 ms
+the flush interval sets the latency and doubling it doubles the figures. A baseline is taken
+right before the run compared with it, so both see the same load on the machine. Eight samples
 with read-backs every 10 ms keep each run near a second.
 """
 
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 import pytest
 
-from tests.conftest import _CLEARED, Cli
+from tests.conftest import Cli
 
 FAST = ("--samples", "8", "--poll-max", "10ms")
 
@@ -25,19 +25,10 @@ def sandbox_run(cli: Cli, flush: str, *args: str) -> Any:
     return cli("segment", "latency-check", "--sandbox", "--flush-interval", flush, *FAST, *args)
 
 
-@pytest.fixture(scope="module")
-def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One baseline per module (and xdist worker): 100 ms flush interval."""
-    home = tmp_path_factory.mktemp("baseline")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in _CLEARED:
-            mp.delenv(name, raising=False)
-        mp.setenv("FRIGADE_CONFIG_DIR", str(home / "config"))
-        mp.setenv("FRIGADE_STATE_DIR", str(home / "state"))
-        path = home / "baseline.json"
-        result = sandbox_run(Cli(), "100ms", "--save-baseline", str(path))
-        assert result.exit_code == 0, result.output
-    yield path
+def baseline_at(cli: Cli, flush: str, path: Path) -> Path:
+    result = sandbox_run(cli, flush, "--save-baseline", str(path))
+    assert result.exit_code == 0, result.output
+    return path
 
 
 def p50_of(report: dict[str, Any]) -> dict[str, Any]:
@@ -45,12 +36,14 @@ def p50_of(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_the_same_settings_never_trip_a_20_percent_gate(cli: Cli, baseline_file: Path, seed: int):
+def test_the_same_settings_twice_never_trip_a_20_percent_gate(cli: Cli, tmp_path: Path, seed: int):
+    baseline = baseline_at(cli, "100ms", tmp_path / "baseline.json")
+
     result = sandbox_run(
         cli,
         "100ms",
         "--baseline",
-        str(baseline_file),
+        str(baseline),
         "--max-regression",
         "20%",
         "--seed",
@@ -67,13 +60,14 @@ def test_the_same_settings_never_trip_a_20_percent_gate(cli: Cli, baseline_file:
 
 
 def test_a_doubled_flush_interval_trips_the_gate_and_the_report_shows_the_interval(
-    cli: Cli, baseline_file: Path, tmp_path: Path
+    cli: Cli, tmp_path: Path
 ):
     junit, now = tmp_path / "latency.xml", tmp_path / "now.json"
+    baseline_file = baseline_at(cli, "200ms", tmp_path / "baseline.json")
 
     result = sandbox_run(
         cli,
-        "200ms",
+        "400ms",
         "--baseline",
         str(baseline_file),
         "--max-regression",
@@ -90,12 +84,12 @@ def test_a_doubled_flush_interval_trips_the_gate_and_the_report_shows_the_interv
     before = json.loads(baseline_file.read_text())["each_sample"]
     assert p50["baseline_ms"] == pytest.approx(median(s["latency_ms"] for s in before), abs=0.06)
     assert p50["now_ms"] == report["p50_ms"]
-    # Waiting 200 ms instead of 100 ms: close to +100%, and the whole interval above +20%.
+    # Waiting 400 ms instead of 200 ms: close to +100%, and the whole interval above +20%.
     assert p50["status"] == "fail" and p50["ci_low_pct"] > 20
     assert p50["ci_low_pct"] <= p50["change_pct"] <= p50["ci_high_pct"]
     assert 50 < p50["change_pct"] < 150
     assert report["passed"] is False
-    assert report["regression"]["baseline"]["settings_changed"] == {"flush_interval_s": [0.1, 0.2]}
+    assert report["regression"]["baseline"]["settings_changed"] == {"flush_interval_s": [0.2, 0.4]}
     # Not gated, and too few samples to tell: said, never tripped.
     others = {f["figure"]: f for f in report["regression"]["figures"]}
     assert others["p95"]["status"] == others["p99"]["status"] == "too few samples"
@@ -106,7 +100,7 @@ def test_a_doubled_flush_interval_trips_the_gate_and_the_report_shows_the_interv
     assert row[5:8] == [f"{p50['ci_low_pct']:+.1f}%", "..", f"{p50['ci_high_pct']:+.1f}%"]
     assert row[-1] == "FAIL"
     assert "too few samples (needs 40 a run)" in result.stdout
-    assert "settings changed: flush_interval_s 0.1 -> 0.2" in result.stdout
+    assert "settings changed: flush_interval_s 0.2 -> 0.4" in result.stdout
     assert "latency gate breached: segment p50 +" in result.stderr
     assert "clearly above +20%" in result.stderr
     failures = ET.parse(junit).getroot().findall(".//failure")
@@ -115,9 +109,11 @@ def test_a_doubled_flush_interval_trips_the_gate_and_the_report_shows_the_interv
 
 
 def test_a_baseline_of_a_faster_run_without_a_gate_shows_the_change_and_passes(
-    cli: Cli, baseline_file: Path
+    cli: Cli, tmp_path: Path
 ):
-    result = sandbox_run(cli, "200ms", "--baseline", str(baseline_file), "--json")
+    baseline = baseline_at(cli, "50ms", tmp_path / "baseline.json")
+
+    result = sandbox_run(cli, "250ms", "--baseline", str(baseline), "--json")
 
     assert result.exit_code == 0, result.output
     p50 = p50_of(json.loads(result.stdout))
@@ -203,9 +199,12 @@ def test_max_regression_without_a_baseline_is_a_usage_error(cli: Cli):
     assert "add --baseline FILE" in result.stderr
 
 
-def test_a_bad_max_regression_exits_3(cli: Cli, baseline_file: Path):
+def test_a_bad_max_regression_exits_3(cli: Cli, tmp_path: Path):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text('{"path": "segment", "each_sample": [{"arrived": true, "latency_ms": 9}]}')
+
     result = cli(
-        "segment", "latency-check", "--sandbox", "--baseline", str(baseline_file),
+        "segment", "latency-check", "--sandbox", "--baseline", str(baseline),
         "--max-regression", "p90=20%",
     )  # fmt: skip
 
