@@ -88,13 +88,16 @@ CLOCK_LEEWAY_MS = 60_000
 
 
 def _span(ms: int) -> str:
-    if ms % DAY_MS == 0 and ms >= 2 * DAY_MS:
-        return f"{ms // DAY_MS} d"
-    if ms % HOUR_MS == 0:
-        return f"{ms // HOUR_MS} h"
-    if ms % MINUTE_MS == 0:
-        return f"{ms // MINUTE_MS} min"
-    return f"{ms / 1000:g} s"
+    """`4 h`, `14 d`, `2.5 d`, `90 min`: a span as Segment's documentation writes its limits."""
+    if ms >= 7 * DAY_MS or (ms >= 2 * DAY_MS and ms % DAY_MS == 0 and ms % (48 * HOUR_MS)):
+        return f"{_number(ms / DAY_MS)} d"
+    if ms >= 2 * HOUR_MS:
+        return f"{_number(ms / HOUR_MS)} h"
+    return f"{_number(ms / MINUTE_MS)} min"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def window_problem(granularity: str, start_ms: int, end_ms: int, now_ms: int) -> str | None:
