@@ -98,13 +98,6 @@ def test_batching_off_in_text(cli: Cli, sb: RunningSandbox) -> None:
     lines = result.stdout.splitlines()
     at = next(n for n, line in enumerate(lines) if line.startswith("✗ mapping "))
     assert lines[at + 1].strip().startswith("fix: turn Enable Batching on")
-        "fix:",
-        "turn",
-        "Enable",
-        "Batching",
-        "on",
-        *lines[at + 1].split()[5:],
-    ]
     assert lines[-1].endswith("(exit 3)")
 
 
