@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli.frigade.rules import delivery_failure_meaning
@@ -442,9 +442,12 @@ def run_deliveries(app: App, req: DeliveriesRequest) -> DeliveriesReport:
             raise InputError(
                 "--sandbox reads the sandbox's own Public API: drop --segment-public-api-url"
             )
-        req.source_id = req.source_id or SOURCE_ID
-        req.destination_id = req.destination_id or DESTINATION_ID
-        req.frigade_source_id = req.frigade_source_id or FRIGADE_SOURCE_ID
+        req = replace(
+            req,
+            source_id=req.source_id or SOURCE_ID,
+            destination_id=req.destination_id or DESTINATION_ID,
+            frigade_source_id=req.frigade_source_id or FRIGADE_SOURCE_ID,
+        )
     checked = plan(req)
     with public_api_target(
         app, req.token, req.public_api_url, req.sandbox, req.sandbox_url, req.timeout
