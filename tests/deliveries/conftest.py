@@ -1,4 +1,4 @@
-"""A sandbox per module, reset before each test; helpers that drive real traffic through it."""
+"""A sandbox per module, reset before each test, and functions that send real traffic."""
 
 from __future__ import annotations
 
