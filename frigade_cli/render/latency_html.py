@@ -189,7 +189,8 @@ def _regression_section(report: LatencyReport) -> str:
 
 # Charts ---------------------------------------------------------------------------------------
 def _path_section(report: LatencyReport, result: PathResult) -> str:
-    now = [s.latency_ms for s in result.arrived if s.latency_ms is not None]
+    # As the JSON report rounds them, so the page and the report count the same values.
+    now = [round(s.latency_ms, 1) for s in result.arrived if s.latency_ms is not None]
     baseline = report.baseline.samples.get(result.path) if report.baseline else None
     legend = '<p class="legend"><span style="background:#0969da"></span>this run'
     if baseline is not None:
@@ -267,8 +268,9 @@ def _timeline_chart(report: LatencyReport, result: PathResult, with_baseline: bo
         if offset is None:
             continue
         if sample.latency_ms is not None:
-            attrs = {"index": sample.index, "latency-ms": _num(round(sample.latency_ms, 1))}
-            points.append(("now", offset, sample.latency_ms, attrs))
+            latency = round(sample.latency_ms, 1)
+            attrs = {"index": sample.index, "latency-ms": _num(latency)}
+            points.append(("now", offset, latency, attrs))
         elif not sample.interrupted:
             lost.append((offset, sample.marker))
     if with_baseline and report.baseline is not None:
