@@ -149,8 +149,9 @@ def latency_check(
     keep_user: Annotated[
         bool,
         typer.Option(
+            "--keep-user",
             help="Keep the user this run generates (it is deleted after the run with DELETE "
-            "/v1/users?userId=). A --user-id you give is never deleted."
+            "/v1/users?userId=). A --user-id you give is never deleted.",
         ),
     ] = False,
     baseline: Annotated[
@@ -167,6 +168,7 @@ def latency_check(
         typer.Option(
             help="Gate against --baseline: fail (exit 6) when the whole 95% interval of the "
             "change lies above this: 20% (p50, p95 and p99) or p95=20%; repeatable.",
+            metavar="[pNN=]PCT",
             show_default=False,
         ),
     ] = None,
