@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from frigade_cli.http import RetryPolicy, describe_error, make_client, send_with_retry
+from frigade_cli.kernel.http import RetryPolicy, describe_error, make_client, send_with_retry
 
 if TYPE_CHECKING:
     import httpx
