@@ -28,8 +28,6 @@ returns a `Reply`; `frigade_cli.receiver.asgi` serves it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 import zlib
 from collections import deque
@@ -40,6 +38,7 @@ from typing import Any
 import orjson
 
 from frigade_cli.kernel.clock import iso_from_ms, now_ms, parse_iso_ms
+from frigade_cli.kernel.keys import basic_user
 from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW, MAX_REMEMBERED_IDS
 from frigade_cli.segment.messages import (
     MAX_BATCH_BYTES,
@@ -92,15 +91,6 @@ def quick_problem(message: Any) -> str | None:
             f"messageId must be at most {MAX_MESSAGE_ID_LENGTH} chars"
         )
     return None
-
-
-def basic_user(credential: str) -> str | None:
-    """The user part of an HTTP Basic credential (`base64(user:password)`), or None."""
-    try:
-        decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return decoded.split(":", 1)[0]
 
 
 class _Skew:
@@ -434,9 +424,7 @@ class TrackingReceiver:
 
         received_ms = self.clock()
         skew = _Skew(received_ms, iso_from_ms(received_ms))
-        fresh, duplicates = (
-            self.dedup.fresh(messages, received_ms) if self.dedup else (messages, 0)
-        )
+        fresh, duplicates = self.dedup.fresh(messages, received_ms) if self.dedup else (messages, 0)
         for message in fresh:
             _enrich(message, skew, sent_at, context, self.message_id_prefix)
         received = Received(

@@ -13,7 +13,7 @@ exactly what Segment sends before it reaches Frigade.
   a mismatch or a missing signature is reported on the accepted request, never refused (the
   receiver watches; refusing would make Segment retry, then drop, what Frigade may well accept);
 - `api_keys`: the `Authorization` header is checked as Frigade checks its webhook's
-  (`frigade_auth_problem`); 401 or 403 otherwise, in Frigade's error shape;
+  (`frigade_cli.frigade.rules.auth_problem`); 401 or 403 otherwise, in Frigade's error shape;
 - every element must be a Segment message (the Spec's required fields); one that is not
   rejects the request with 400 naming it;
 - a message whose `messageId` was already delivered within the de-duplication window is
@@ -26,18 +26,17 @@ No I/O here: `WebhookReceiver.receive` takes the request and returns a `Reply`;
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from http import HTTPStatus
 from typing import Any
 
 import orjson
 
+from frigade_cli.frigade.rules import auth_problem, error_body
 from frigade_cli.kernel.clock import iso_from_ms, now_ms
 from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW, MAX_REMEMBERED_IDS
 from frigade_cli.receiver.tracking import (
     MessageIdWindow,
     Received,
     Reply,
-    basic_user,
     decoded_body,
     quick_problem,
 )
@@ -53,35 +52,8 @@ MAX_DELIVERY_BYTES = MAX_BATCH_SIZE * MAX_MESSAGE_BYTES
 ANSWER = b"{}"
 
 
-def frigade_auth_problem(
-    authorization: str | None, private_keys: Collection[str]
-) -> tuple[int, str] | None:
-    """None when `authorization` carries one of `private_keys` as Frigade's webhook accepts it,
-    else (status, message): 401 without the header; 403 for another scheme or another key.
-
-    `Bearer <key>` (Frigade's documented form), or Basic with the key as the credential (raw or
-    base64 of `key:`). Source: Frigade's Segment guide (docs.frigade.com); the 401/403 split is
-    NestJS's, as Frigade's API answers.
-    """
-    if not authorization or not authorization.strip():
-        return 401, "Missing API key: send Authorization: Bearer <key>"
-    scheme, _, credential = authorization.strip().partition(" ")
-    credential = credential.strip()
-    if scheme.lower() == "bearer":
-        given = {credential}
-    elif scheme.lower() == "basic":
-        given = {credential, basic_user(credential) or ""}
-    else:
-        return 403, "Authorization must be 'Bearer <key>'"
-    if given & set(private_keys):
-        return None
-    return 403, "Invalid API key"
-
-
-def frigade_error_body(status: int, message: str) -> bytes:
-    """Frigade's (NestJS's) error shape: `{statusCode, message, error}`."""
-    phrase = HTTPStatus(status).phrase
-    return orjson.dumps({"statusCode": status, "message": message, "error": phrase})
+def _frigade_error(status: int, message: str) -> bytes:
+    return orjson.dumps(error_body(status, message))
 
 
 class WebhookReceiver:
@@ -121,7 +93,7 @@ class WebhookReceiver:
     def reject(self, status: int, message: str) -> Reply:
         if self.on_reject is not None:
             self.on_reject(status, message)
-        return Reply(status, frigade_error_body(status, message), problem=message)
+        return Reply(status, _frigade_error(status, message), problem=message)
 
     def receive(
         self,
@@ -143,13 +115,13 @@ class WebhookReceiver:
         if method not in METHODS:
             return Reply(
                 405,
-                frigade_error_body(405, f"{method} is not a webhook method: use POST, PUT or PATCH"),
+                _frigade_error(405, f"{method} is not a webhook method: use POST, PUT or PATCH"),
                 problem=f"method {method}",
             )
         if self.api_keys is not None:
-            problem = frigade_auth_problem(headers.get("authorization"), self.api_keys)
-            if problem is not None:
-                return self.reject(*problem)
+            refusal = auth_problem(headers.get("authorization"), self.api_keys)
+            if refusal is not None:
+                return self.reject(*refusal)
         if size > self.max_bytes:
             return self.reject(
                 413, f"the delivery is {size} bytes; at most {self.max_bytes} are read"
@@ -197,7 +169,7 @@ class WebhookReceiver:
         return Reply(200, ANSWER, received)
 
     def _signature(self, given: str | None, first: Any) -> str | None:
-        """"verified", "mismatch" or "missing" with a shared secret; None without one."""
+        """ "verified", "mismatch" or "missing" with a shared secret; None without one."""
         if self.shared_secret is None:
             return None
         if not given or not given.strip():
