@@ -133,6 +133,7 @@ class Relay:
         self._sending: dict[asyncio.Task[None], RelayRequest | None] = {}
         self._client: httpx.AsyncClient | None = None
         self._closing = False
+        self._aborted: asyncio.Event | None = None
 
     @property
     def waiting(self) -> int:
@@ -142,6 +143,7 @@ class Relay:
 
     async def start(self) -> None:
         self._queue = asyncio.Queue(self.queue_size)
+        self._aborted = asyncio.Event()
         self._client = make_client(
             timeout=self.timeout, log=self._log, max_connections=self.worker_count
         )
@@ -161,15 +163,39 @@ class Relay:
             return False
         return True
 
-    async def put(self, request: RelayRequest) -> None:
-        """Queue `request`, waiting for room (for a caller that may wait: a replay)."""
+    async def put(self, request: RelayRequest) -> bool:
+        """Queue `request`, waiting for room (for a caller that may wait: a replay); False,
+        and not queued, when the relay is aborted meanwhile."""
         assert self._queue is not None, "the relay is not started"
-        await self._queue.put(request)
+        if self._closing:
+            return False
+        return await self._until_aborted(asyncio.ensure_future(self._queue.put(request)))
 
     async def join(self) -> None:
-        """Wait until every queued request has its outcome."""
+        """Wait until every queued request has its outcome, or the relay is aborted."""
         assert self._queue is not None, "the relay is not started"
-        await self._queue.join()
+        await self._until_aborted(asyncio.ensure_future(self._queue.join()))
+
+    def abort(self) -> None:
+        """Stop retrying and stop waiting (a second Ctrl-C): `close` returns at once."""
+        self._closing = True
+        if self._aborted is not None:
+            self._aborted.set()
+
+    async def _until_aborted(self, work: asyncio.Future[Any], timeout: float | None = None) -> bool:
+        """Wait for `work` (cancelled if not done in time or on abort); True when it finished."""
+        assert self._aborted is not None
+        aborted = asyncio.ensure_future(self._aborted.wait())
+        try:
+            await asyncio.wait({work, aborted}, timeout=timeout, return_when="FIRST_COMPLETED")
+        finally:
+            aborted.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            return False
+        return not work.cancelled()
 
     async def close(self, grace: float) -> list[RelayRequest]:
         """Stop retrying, let what is queued go out for up to `grace` seconds, then stop.
@@ -180,8 +206,7 @@ class Relay:
         self._closing = True
         left: list[RelayRequest] = []
         if self._queue is not None and self._workers:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._queue.join(), grace)
+            await self._until_aborted(asyncio.ensure_future(self._queue.join()), grace)
             for task in self._workers:
                 task.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
