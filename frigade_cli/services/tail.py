@@ -725,7 +725,7 @@ def _replay(app: App, req: TailRequest, output: EventSink) -> TailResult:
         )
     result = TailResult("replay", str(path), forward_to=req.forward_to)
     relaying = _Relaying(app, result, output, forward_timeout, secrets)
-    from frigade_cli.sandbox.server import new_event_loop
+    from frigade_cli.kernel.listen import new_event_loop
 
     loop = new_event_loop()
 

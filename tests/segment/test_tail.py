@@ -21,7 +21,7 @@ import pytest
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config, post_batch, wait_until
 from tests.conftest import Cli
-from tests.support.recorder import Answer, Recorder
+from tests.support.recorder import Recorder
 
 WRITE_KEY = "wk_test0000tail0abcd"
 
@@ -246,8 +246,9 @@ def test_forward_to_relays_each_request_unchanged_with_its_status(recorder: Reco
         answers = [post(tail.url, "/v1/batch", b, headers={"x-custom": "kept"}) for b in bodies]
         wait_until(lambda: len(recorder.requests) == 4, timeout=30, what="4 relayed requests")
         relay_lines = wait_until(
-            lambda: (lines := [x for x in tail.stdout if " relay " in x]) and len(lines) == 4
-            and lines,
+            lambda: (
+                (lines := [x for x in tail.stdout if " relay " in x]) and len(lines) == 4 and lines
+            ),
             timeout=30,
             what="4 relay lines",
         )
