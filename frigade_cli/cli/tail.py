@@ -248,8 +248,9 @@ def tail(
         )
     if result.forward_failures:
         raise UpstreamError(
-            f"{result.forward_failures} relay(s) to {forward_to} failed; their requests are "
-            f"saved in {result.spool_file}"
+            f"{result.forward_failures} relay(s) failed: {result.spooled_events} event(s) "
+            f"saved in {result.spool_file}",
+            hint=f"resend: frigade segment tail --replay {result.spool_file} --forward-to URL",
         )
     if result.stopped_because == "timeout" and result.events == 0:
         raise UpstreamError(f"no event arrived within {timeout}")

@@ -98,7 +98,10 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
     parts = [f"{result.events} event" + ("" if result.events == 1 else "s") + " shown"]
     relayed = result.forwarded + result.forward_failures
     for count, what in (
-        (result.webhook_requests, "webhook delivery(ies)"),
+        (
+            result.webhook_requests,
+            "webhook deliveries" if result.webhook_requests > 1 else "webhook delivery",
+        ),
         (result.signatures_verified, "signature(s) verified"),
         (result.signature_failures, "signature(s) MISMATCHED or missing"),
         (result.duplicates, "duplicate(s) dropped"),
@@ -122,12 +125,6 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
         terminal.info(
             f"requests saved to {result.save_file}; send them again with: frigade segment "
             f"tail --replay {result.save_file} --forward-to URL"
-        )
-    if result.spool_file:
-        terminal.warn(
-            f"{result.spooled_events} event(s) whose relay failed are saved to "
-            f"{result.spool_file}; send them again with: frigade segment tail --replay "
-            f"{result.spool_file} --forward-to {result.forward_to or 'URL'}"
         )
 
 
@@ -170,7 +167,11 @@ class EventPrinter:
         )
 
     def webhook(
-        self, messages: list[dict[str, Any]], batch_size: int, signature: str | None, path: str
+        self,
+        messages: list[dict[str, Any]],
+        batch_size: int,
+        signature: str | None,
+        received_at: str | None = None,
     ) -> None:
         """A Webhooks (Actions) delivery's new messages: as JSON exactly as Segment wrote them
         (JavaScript's JSON), or lines marked `webhook` with the batch size and the signature."""
@@ -184,7 +185,7 @@ class EventPrinter:
         note = f"batch={batch_size}"
         if signature is not None:
             note += f" {SIGNATURE_MARKS.get(signature, signature)}"
-        self.lines([(str(m.get("type")), m, "webhook", None) for m in messages], note=note)
+        self.lines([(str(m.get("type")), m, "webhook", received_at) for m in messages], note=note)
 
     def relayed(self, report: RelayReport) -> None:
         """One line per relayed request (not with --json: stdout holds messages only)."""

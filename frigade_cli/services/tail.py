@@ -188,7 +188,11 @@ class EventSink(Protocol):
     ) -> None: ...
 
     def webhook(
-        self, messages: list[dict[str, Any]], batch_size: int, signature: str | None, path: str
+        self,
+        messages: list[dict[str, Any]],
+        batch_size: int,
+        signature: str | None,
+        received_at: str | None = None,
     ) -> None: ...
 
     def relayed(self, report: RelayReport) -> None: ...
@@ -493,7 +497,9 @@ def _listen(app: App, req: TailRequest, timeout: float | None, output: EventSink
         selected = flt.select(received.messages)
         try:
             if received.kind == "webhook":
-                output.webhook(selected, received.batch_size, received.signature, received.path)
+                output.webhook(
+                    selected, received.batch_size, received.signature, received.received_at
+                )
             elif selected:
                 output.messages(selected)
         except BrokenPipeError:
@@ -738,7 +744,7 @@ def _replay(app: App, req: TailRequest, output: EventSink) -> TailResult:
                 messages = [m for m in record.get("messages") or [] if isinstance(m, dict)]
                 selected = flt.select(messages)
                 if kind == "webhook":
-                    output.webhook(selected, len(messages), None, url)
+                    output.webhook(selected, len(messages), None)
                 elif selected:
                     output.messages(selected)
                 result.events += len(selected)

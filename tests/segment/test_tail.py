@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,107 +21,7 @@ from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config, post_batch, wait_until
 from tests.conftest import Cli
 from tests.support.recorder import Recorder
-
-WRITE_KEY = "wk_test0000tail0abcd"
-
-
-class Tail:
-    """`python -m frigade_cli segment tail ARGS` in a child process, its output collected."""
-
-    def __init__(self, *args: str, ready: bool = True) -> None:
-        self.args = args
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frigade_cli", "segment", "tail", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-        )
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout), daemon=True),
-            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.ready: dict[str, Any] = {}
-        if ready:
-            line = wait_until(
-                lambda: next((x for x in self.stderr if x.startswith("{")), None),
-                timeout=30,
-                what=f"the ready line of tail {args}",
-            )
-            self.ready = json.loads(line)
-
-    @staticmethod
-    def _read(stream: Any, into: list[str]) -> None:
-        for line in stream:
-            into.append(line.rstrip("\n"))
-
-    @property
-    def url(self) -> str:
-        return str(self.ready["url"])
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout]
-
-    def wait_lines(self, count: int, timeout: float = 30) -> list[str]:
-        wait_until(lambda: len(self.stdout) >= count, timeout, what=f"{count} lines from tail")
-        return self.stdout
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.wait(timeout)
-
-    def wait(self, timeout: float = 30) -> int:
-        code = self.proc.wait(timeout)
-        for reader in self._readers:
-            reader.join(10)
-        return code
-
-    @property
-    def err(self) -> str:
-        return "\n".join(self.stderr)
-
-    def __enter__(self) -> Tail:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-def track(n: int | str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "track",
-        "userId": f"user-{n}",
-        "event": "Signed Up",
-        "messageId": f"m-{n}",
-        **fields,
-    }
-
-
-def post(url: str, path: str, body: Any, key: str = WRITE_KEY, **kwargs: Any) -> httpx.Response:
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(
-        f"{url}{path}",
-        content=content,
-        auth=(key, ""),
-        headers={"content-type": "application/json", **kwargs.pop("headers", {})},
-        trust_env=False,
-        timeout=30,
-        **kwargs,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.tail import WRITE_KEY, Tail, free_port, post, track
 
 
 def test_concurrent_senders_see_every_event_exactly_once() -> None:
