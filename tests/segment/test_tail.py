@@ -320,6 +320,14 @@ def test_a_port_in_use_exits_5(cli: Cli) -> None:
         (["--listen", "0", "--write-key", "api_private_test0000abcd"], 3),
         (["--listen", "0", "--forward-to", "http://example.com"], 3),
         (["--sandbox", "http://127.0.0.1:9", "--side", "mars"], 3),
+        (["--listen", "0", "--forward-to", "http://127.0.0.1:9", "--forward-timeout", "soon"], 3),
+        (["--listen", "0", "--forward-to", "http://127.0.0.1:9", "--forward-timeout", "0s"], 3),
+        (["--listen", "0", "--api-key", "api_public_test0000abcd"], 3),
+        (["--replay", "saved.ndjson"], 2),
+        (["--replay", "saved.ndjson", "--listen", "0", "--forward-to", "http://127.0.0.1:9"], 2),
+        (["--replay", "saved.ndjson", "--forward-to", "http://127.0.0.1:9", "--limit", "1"], 2),
+        (["--sandbox", "http://127.0.0.1:9", "--save", "saved.ndjson"], 2),
+        (["--sandbox", "http://127.0.0.1:9", "--shared-secret", "s"], 2),
     ],
 )
 def test_bad_flags_are_one_line_errors(cli: Cli, args: Sequence[str], code: int) -> None:
