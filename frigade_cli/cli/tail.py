@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from frigade_cli.kernel.app import get_app
-from frigade_cli.kernel.errors import UnsavedError, UpstreamError
+from frigade_cli.kernel.errors import Interrupted, Terminated, UnsavedError, UpstreamError
+from frigade_cli.kernel.exit_codes import ExitCode
 
 
 def tail(
@@ -241,6 +242,13 @@ def tail(
         EventPrinter(app.terminal, json_output),
     )
     tail_summary(app.terminal, result)
+    if result.exit_code is not None:  # a replay cut short: the rest of its file was not sent
+        stopped = Terminated if result.exit_code == ExitCode.TERMINATED else Interrupted
+        saved = f"; what was queued is saved in {result.spool_file}" if result.spool_file else ""
+        raise stopped(
+            f"replay stopped after {result.requests} of {result.saved_requests} saved "
+            f"request(s){saved}"
+        )
     if result.spool_error:
         raise UnsavedError(
             f"{result.forward_failures} relay(s) failed and {result.spool_error}",

@@ -96,6 +96,8 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
     if result.stopped_because == "closed":
         return
     parts = [f"{result.events} event" + ("" if result.events == 1 else "s") + " shown"]
+    if result.source == "replay":
+        parts.append(f"{result.requests} of {result.saved_requests} saved request(s) sent")
     relayed = result.forwarded + result.forward_failures
     for count, what in (
         (

@@ -133,6 +133,8 @@ class TailResult:
     spool_error: str | None = None
     save_file: str | None = None
     forward_to: str | None = None
+    saved_requests: int = 0  # a replay: the requests its file holds (`requests`: those sent)
+    exit_code: int | None = None  # a replay cut short by a signal: 130 or 143
     reconnects: int = 0
     missed: int = 0
     skipped: int = 0
@@ -729,7 +731,7 @@ def _replay(app: App, req: TailRequest, output: EventSink) -> TailResult:
             "the saved tracking-API requests carry no write key (a save never keeps it): "
             "give --write-key, or the upstream sees none"
         )
-    result = TailResult("replay", str(path), forward_to=req.forward_to)
+    result = TailResult("replay", str(path), forward_to=req.forward_to, saved_requests=len(kinds))
     relaying = _Relaying(app, result, output, forward_timeout, secrets)
     from frigade_cli.kernel.listen import new_event_loop
 
@@ -771,6 +773,8 @@ def _replay(app: App, req: TailRequest, output: EventSink) -> TailResult:
             result.stopped_because = "closed"
         finally:
             loop.close()
+        if signals.requested:
+            result.exit_code = int(signals.exit_code)
     result.stopped_because = result.stopped_because or "replayed"
     return result
 

@@ -301,3 +301,33 @@ def test_save_to_a_file_that_cannot_be_written_exits_7_before_listening(tmp_path
 
     assert tail.wait() == 7
     assert "cannot write" in tail.err and "Traceback" not in tail.err
+
+
+def test_a_replay_cut_short_exits_143_and_saves_what_was_in_flight(
+    tmp_path: Path, recorder: Recorder, isolated: Path
+) -> None:
+    recorder.delay = 120  # never answers in time: every relay is still in flight
+    saved = tmp_path / "many.ndjson"
+    lines = [
+        {"url": "http://127.0.0.1/v1/batch", "messages": [track(f"c{n}")],
+         "request": {"kind": "tracking", "method": "POST", "path": "/v1/batch",
+                     "headers": [["content-type", "application/json"]],
+                     "body": json.dumps({"batch": [track(f"c{n}")]})}}
+        for n in range(2000)
+    ]  # fmt: skip
+    saved.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    before = saved.read_text()
+    tail = Tail(
+        "--replay", str(saved), "--forward-to", recorder.url, "--forward-timeout", "60s",
+        ready=False,
+    )  # fmt: skip
+    wait_until(lambda: len(recorder.requests) >= 4, timeout=30, what="4 relays in flight")
+    code = tail.stop(signal.SIGTERM)
+
+    assert code == 143
+    assert "replay stopped after" in tail.err and "of 2000 saved request(s)" in tail.err
+    assert "Traceback" not in tail.err
+    (spool,) = spool_files(isolated)
+    in_flight = spooled_ids(spool)
+    assert len(in_flight) >= 4 and set(in_flight.values()) == {1}
+    assert saved.read_text() == before
