@@ -172,7 +172,7 @@ def tail(
         typer.Option(
             "--json",
             help="JSON Lines on stdout: each message exactly as received (as the tracking API "
-            "records it), nothing else.",
+            "records it; a webhook delivery's as Segment wrote it), nothing else.",
         ),
     ] = False,
 ) -> None:

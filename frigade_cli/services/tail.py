@@ -1,10 +1,14 @@
 """`frigade segment tail`: Segment events as they flow, from a local receiver or the sandbox.
 
-Two sources:
+Three sources:
 - listen: the project's one tracking-API receiver (`frigade_cli.receiver`) on a local port, so
-  any Segment library, the sandbox's forwarder or Frigade itself can send to it; each accepted
-  request is shown before it is answered (an event answered 200 is shown exactly once), and
-  optionally relayed unchanged to a real Segment endpoint (`forward_to`);
+  any Segment library, the sandbox's forwarder or Frigade itself can send to it, and, on any path
+  outside `/v1/`, Webhooks (Actions) deliveries (`receiver.webhook`: signatures checked, Frigade's
+  key check). Each accepted request is saved (`save`) and shown before it is answered (an event
+  answered 200 is shown exactly once), then optionally relayed unchanged (`forward_to`) from a
+  bounded queue with retries (`clients.relay`): the sender never waits on the upstream, and a
+  request whose relay fails is kept in a spool file;
+- replay: the requests a save (or a spool) holds, relayed again the same way;
 - sandbox: the sandbox's live stream (server-sent events), resumed with `Last-Event-ID` after a
   reconnect or a sandbox restart, reconnecting with capped exponential backoff.
 """
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from frigade_cli.clients.relay import HOP_BY_HOP
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.durations import parse_duration
@@ -64,21 +69,6 @@ def redrop_delay(drops: int) -> float:
 
 
 STREAM_READ_TIMEOUT = 60.0  # the sandbox sends a keep-alive comment every 15 s
-# Not relayed: they describe this hop, not the request (RFC 9110, section 7.6.1).
-HOP_BY_HOP = frozenset(
-    {
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "proxy-connection",
-        "proxy-authorization",
-    }
-)
 
 
 @dataclass
@@ -357,7 +347,6 @@ class _Relaying:
         self.output = output
         self.secrets = secrets
         self.spool = SpoolAppender(SEGMENT_SPOOL, kind="tail-relay")
-        self.unsaved = 0
         self.relay = Relay(
             timeout=timeout,
             on_outcome=self.settle,
@@ -417,7 +406,6 @@ class _Relaying:
             self.spool.write(record, events)
             path = self.spool.path
         except UnsavedError as exc:
-            self.unsaved += events
             self.result.spool_error = exc.message
             self.terminal.warn(f"relay of {events} event(s) failed ({error}) and {exc.message}")
             return
