@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from frigade_cli.clients.frigade_webhook import webhook_headers
 from frigade_cli.segment.batching import Batch
 from frigade_cli.segment.delivery import delivery_headers
-from frigade_cli.webhook import webhook_headers
 
 
 def names(headers: list[tuple[str, str]]) -> list[str]:

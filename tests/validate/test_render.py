@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from frigade_cli.render_validate import github_annotations
+from frigade_cli.clients.frigade_webhook import with_mapping_headers
+from frigade_cli.render.validate import github_annotations
 from frigade_cli.segment.mapping import Finding, WebhookMapping
 from frigade_cli.services.validate import ValidationReport
-from frigade_cli.webhook import with_mapping_headers
 
 
 def test_annotation_data_and_properties_are_escaped() -> None:
