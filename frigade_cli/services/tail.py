@@ -241,9 +241,9 @@ def _listen(app: App, req: TailRequest, timeout: float | None, output: EventSink
             f"listening on {host}: anyone who can reach it can send events that are shown here"
         )
 
+    from frigade_cli.kernel.listen import base_url, bind, new_event_loop
     from frigade_cli.receiver.asgi import create_app
     from frigade_cli.receiver.serve import make_server, tune_gc_for_receiving
-    from frigade_cli.sandbox.server import base_url, bind, new_event_loop
 
     sock = bind(host, port)
     result = TailResult("listen", base_url(sock, host))
@@ -403,7 +403,7 @@ class _Finished(Exception):
 def _follow_sandbox(
     app: App, req: TailRequest, timeout: float | None, output: EventSink
 ) -> TailResult:
-    from frigade_cli.sandbox.server import new_event_loop
+    from frigade_cli.kernel.listen import new_event_loop
 
     terminal = app.terminal
     if req.forward_to is not None or req.write_key is not None:

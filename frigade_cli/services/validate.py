@@ -15,21 +15,23 @@ from frigade_cli.kernel.durations import finite
 from frigade_cli.kernel.errors import InputError
 from frigade_cli.kernel.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
-    RULES_BY_CODE,
     DestinationInfo,
     Expectations,
-    Finding,
     MappingOverrides,
     MappingShapeError,
     WebhookMapping,
-    advice,
-    check_mappings,
-    find_rule,
     is_masked,
     parse_header,
     subscriptions_in,
 )
 from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_document
+from frigade_cli.segment.rules import (
+    RULES_BY_CODE,
+    Finding,
+    advice,
+    check_mappings,
+    find_rule,
+)
 
 URL_RULES = ("V101", "V102", "V103", "V104")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from frigade_cli.clients.frigade_webhook import with_mapping_headers
 from frigade_cli.render.validate import github_annotations
-from frigade_cli.segment.mapping import Finding, WebhookMapping
+from frigade_cli.segment.mapping import WebhookMapping
+from frigade_cli.segment.rules import Finding
 from frigade_cli.services.validate import ValidationReport
 
 
