@@ -54,7 +54,9 @@ def test_one_service_importing_another_breaks_their_independence(tmp_path: Path)
     shutil.copytree(PACKAGE, tmp_path / "frigade_cli", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     connect = tmp_path / "frigade_cli" / "services" / "connect.py"
-    connect.write_text(connect.read_text() + "\nfrom frigade_cli.services import validate  # noqa\n")
+    connect.write_text(
+        connect.read_text() + "\nfrom frigade_cli.services import validate  # noqa\n"
+    )
 
     run = lint_imports(tmp_path)
 
