@@ -1225,7 +1225,7 @@ def outcomes(node: Node, message_type: str) -> frozenset[str]:
     """
     if isinstance(node, Group):
         stop, go_on = (FAIL, PASS) if node.operator == "and" else (PASS, FAIL)
-        out = set()
+        out: set[str] = set()
         for child in node.children:
             found = outcomes(child, message_type)
             out |= found & {stop, THROW}

@@ -24,8 +24,7 @@ from frigade_cli.segment import fql
 from frigade_cli.segment.mapping import WebhookMapping
 from frigade_cli.segment.rules.trigger import check_trigger
 from tests.oracles import fql_corpus
-from tests.oracles.conftest import Oracles
-from tests.oracles.harness import Oracle
+from tests.oracles.harness import Oracle, Oracles
 
 SEED = int(os.environ.get("FQL_DIFFERENTIAL_SEED", "14014"))
 TRIGGERS = int(os.environ.get("FQL_DIFFERENTIAL_TRIGGERS", "1500"))
