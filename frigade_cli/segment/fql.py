@@ -529,9 +529,14 @@ class _SegmentReader:
         operator = "and"
         conjunctions: list[tuple[Token, int]] = []  # each `and`/`or`, and the nodes before it
         unjoined: list[int] = []  # conditions with no and/or between them and the one before
+        joined_at = -1  # node count when an and/or was last written (skipped ones count)
         token = stream.shift()
         while token is not None and token.kind != "eos":
             before = len(nodes)
+            if token.kind == "conditional" or (
+                token.kind == "ident" and token.text.lower() in ("and", "or")
+            ):
+                joined_at = before
             if token.kind == "ident":
                 self.word(token, stream, nodes, group_start)
             elif token.kind == "operator" and token.text == "!":
@@ -554,7 +559,7 @@ class _SegmentReader:
                 conjunctions.append((token, len(nodes)))
             else:
                 self.note(token, f"Segment skips {token.shown()}")
-            if len(nodes) > before > 0 and (not conjunctions or conjunctions[-1][1] < before):
+            if len(nodes) > before > 0 and joined_at < before:
                 unjoined.append(nodes[-1].start)
             token = stream.shift()
         for start in unjoined:
@@ -640,10 +645,10 @@ class _SegmentReader:
                     if after
                     else "nothing"
                 )
-                why = f"`{token.text}` directly followed by {follows} is a word to Segment"
+                why = f"`{token.text}` directly followed by {follows} is not an operator to Segment"
             else:
-                why = f"`{token.text}` is a word to Segment (only lower-case and/or combine)"
-            self.note(token, f"{why}; it skips it")
+                why = f"`{token.text}` is not an operator to Segment, only lower-case and/or are"
+            self.note(token, f"{why}: it skips the word")
         else:
             self.note(
                 token,

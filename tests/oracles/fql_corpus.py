@@ -126,7 +126,10 @@ class _Maker:
         if op == "=" and self.slip("==", 0.03):
             written_op = "=="
         written = f"{field}{spaced_before}{written_op}{spaced_after}{written_value}"
-        return written, intended, op in ("=", "!=")
+        # `!(x = v)` means `x != v` exactly only for a string value: `= 5`, `= true` and
+        # `= null` become number_equals, is_true and not_exists, whose negations FQL cannot write.
+        plain = value.startswith('"') or value in WORDS
+        return written, intended, op in ("=", "!=") and plain
 
     def function(self) -> tuple[str, str]:
         r = self.rng

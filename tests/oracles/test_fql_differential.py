@@ -268,6 +268,9 @@ def test_fql_triggers_against_segments_parser_and_evaluator(oracles: Oracles) ->
     print(figures)
     for line in lines:
         print(line)
+    for case, problems in failures:  # every disagreement, not only each kind's first
+        for kind, detail in problems:
+            print(f"  {kind}: {case.written!r}: {detail}")
     assert not failures, figures + "\n" + "\n".join(lines)
     assert len(cases) >= 1000
     assert diff.counts["segment rejects"] > 50 and diff.counts["misread reported (V206)"] > 50

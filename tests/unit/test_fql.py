@@ -84,7 +84,7 @@ def test_which_types_a_trigger_lets_through(trigger: str, reach: dict[str, str])
         ("", 1, "empty", None),
         ("   ", 1, "empty", None),
         ("typo", 1, "does not filter on `typo`", None),
-        ("OR", 1, "`OR` is a word", None),
+        ("OR", 1, "`OR` is not an operator", None),
         ("type", 5, "no value", None),
         ('type * "x"', 6, "character '*'", None),
         ('type = "track', 8, "not closed", None),
@@ -124,7 +124,7 @@ def test_what_segment_rejects_is_named_with_the_column_and_a_fix(
             'type = "identify" OR type = "track"',
             'type = "identify" and type = "track"',
             'type = "identify" or type = "track"',
-            "`OR` is a word",
+            "`OR` is not an operator",
         ),
         (
             'type = "a" or type = "b" and',
