@@ -113,8 +113,17 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("V113", {"settings_data": {"@path": "$.properties"}}, {"settings_data": {"@path": "$."}}),
     ("V114", {"trigger": 'type = "page"'}, {"trigger": 'type = "page" or type = "track"'}),
     ("V114", {"trigger": "type = 'identify' or type = 'group' or type = 'track'"}, {}),
-    ("V115", {"trigger": 'type = "track" or'}, {"trigger": 'type = "track" or type = "group"'}),
+    (
+        "V115",
+        {"trigger": 'type = "identify" or type = "group" or type !="track"'},
+        {"trigger": 'type = "identify" or type = "group" or type != "track"'},
+    ),
     ("V115", {"trigger": None}, {}),
+    (
+        "V118",
+        {"trigger": '() or type = "identify" or type = "group" or type = "track"'},
+        {"trigger": 'type = "identify" or type = "group" or type = "track"'},
+    ),
     ("V201", {"trigger": 'type = "identify" or type = "track"'}, {"trigger": 'type != "page"'}),
     ("V202", {"settings_batch_size": 101}, {"settings_batch_size": 100}),
     ("V202", {"settings_batch_size": None}, {}),
@@ -122,6 +131,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         "V205",
         {"trigger": 'type = "identify" and event = "x" or type = "group" or type = "track"'},
         {"trigger": '(type = "identify" and event = "x") or type = "group" or type = "track"'},
+    ),
+    (
+        "V206",
+        {"trigger": 'type = "identify" OR type = "group" OR type = "track"'},
+        {"trigger": 'type = "identify" or type = "group" or type = "track"'},
     ),
     ("V302", auth("••••••••••abcd"), {}),
 ]
@@ -165,10 +179,32 @@ def test_a_leaving_out_warning_says_what_frigade_then_cannot_do() -> None:
     assert found.fix == 'add or type = "group"'
 
 
-def test_the_parse_error_names_the_column() -> None:
-    (found,) = findings(subscription(trigger='type = "identify" or or type = "track"'))
-    assert found.code == "V115"
-    assert "column 22" in found.message
+def test_a_trigger_segment_rejects_is_an_error_with_the_column_and_the_fix() -> None:
+    (found,) = findings(
+        subscription(trigger='type = "identify" or type = "group" or type !="track"')
+    )
+    assert found.code == "V115" and found.severity == "error"
+    assert "Segment rejects this trigger (column 45:" in found.message
+    assert found.fix == 'write: type = "identify" or type = "group" or type != "track"'
+
+
+def test_a_trigger_segment_accepts_is_never_called_unparseable() -> None:
+    # `or or` is fine to Segment; `OR` is a word it skips, so the level is `and`.
+    assert (
+        findings(subscription(trigger='type = "identify" or or type = "group" or type = "track"'))
+        == []
+    )
+    found = findings(subscription(trigger='type = "identify" OR type = "group" OR type = "track"'))
+    assert codes(found) == ["V114", "V206"]
+    misread = found[1]
+    assert misread.severity == "warning"
+    assert (
+        'Segment reads this trigger as: type = "identify" and type = "group" and type = "track"'
+        in (misread.message)
+    )
+    assert "column 19: `OR` is not an operator to Segment" in misread.message
+    assert "no and/or before" not in misread.message  # the skipped OR says it all
+    assert misread.fix == 'write: type = "identify" or type = "group" or type = "track"'
 
 
 def test_the_batch_wait_warning_recommends_a_smaller_size_at_120_events_a_day() -> None:
