@@ -24,6 +24,12 @@ def _duration(value: str | None, flag: str) -> float | None:
         raise typer.BadParameter(exc.message, param_hint=flag) from None
 
 
+def _positive(seconds: float | None, flag: str) -> float:
+    if not seconds:
+        raise typer.BadParameter("must be more than 0", param_hint=flag)
+    return seconds
+
+
 def validate(
     mapping: Annotated[
         str | None,
@@ -72,6 +78,15 @@ def validate(
         typer.Option(
             metavar="ID",
             help="Read this destination and all its subscriptions from Segment's Public API.",
+        ),
+    ] = None,
+    expect_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="The webhook URL a correct mapping points at. Default: Frigade's documented "
+            "https://api.frigade.com/v1/thirdParty/cdp/segment (with --sandbox, the sandbox's). "
+            "FRIGADE_API_URL and the profile's webhook_url do not change it.",
         ),
     ] = None,
     token: Annotated[
@@ -141,7 +156,14 @@ def validate(
             help="text (a report grouped by severity) or github (GitHub Actions annotations).",
         ),
     ] = "text",
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP response.")] = 30.0,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION",
+            help="How long to wait for each HTTP response, the Public API's and --live's "
+            "(250ms, 30s, 1m).",
+        ),
+    ] = "30s",
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -174,6 +196,7 @@ def validate(
             trigger=trigger,
             enabled=enabled,
             destination_id=destination_id,
+            expect_url=expect_url,
             token=token,
             public_api_url=segment_public_api_url,
             sandbox=sandbox,
@@ -183,7 +206,7 @@ def validate(
             target_wait=_duration(target_wait, "--target-wait") or 0.0,
             live=live,
             ignore=ignore or [],
-            timeout=timeout,
+            timeout=_positive(_duration(timeout, "--timeout"), "--timeout"),
         ),
     )
     render_validate.report(app.terminal, report, "json" if json_output else output_format)

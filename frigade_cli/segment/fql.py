@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 CHECKED_TYPES = ("identify", "group", "track")  # the types Frigade's mapping needs
 ROOT_FIELDS = ("type", "event", "name", "userId")
@@ -297,10 +298,12 @@ class Trigger:
         return self.reach[message_type] is not Reach.NONE
 
 
+@lru_cache(maxsize=4096)  # a destination's subscriptions often share a trigger
 def parse_trigger(source: str) -> Trigger:
     """Parse an FQL trigger and evaluate it for identify, group and track.
 
     Raises TriggerError (with a 1-based column) when the Actions runtime could not use it.
+    The result is cached and shared: treat it as read-only.
     """
     if not source.strip():
         raise TriggerError("the trigger is empty: it matches no event", 1)

@@ -16,6 +16,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger matches none of identify, group, track",
         'set the trigger to type = "identify" or type = "group" or type = "track"',
+        "Frigade's Segment guide (docs.frigade.com): identify, group and track",
     ),
     Rule(
         "V115",
@@ -24,6 +25,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger is missing or does not parse",
         'set the trigger to type = "identify" or type = "group" or type = "track"',
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
     Rule(
         "V201",
@@ -32,6 +34,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger leaves out identify, group or track",
         'add the missing type, e.g. or type = "group"',
+        "Frigade's Segment guide (docs.frigade.com): identify, group and track",
     ),
     Rule(
         "V205",
@@ -40,6 +43,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger mixes and/or at one level: Segment applies the last one to all",
         "add parentheses so each level uses only and or only or",
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
 )
 
