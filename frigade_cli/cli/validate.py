@@ -85,8 +85,8 @@ def validate(
         typer.Option(
             metavar="URL",
             help="The webhook URL a correct mapping points at. Default: Frigade's documented "
-            "https://api.frigade.com/v1/thirdParty/cdp/segment (with --sandbox, the sandbox's). "
-            "FRIGADE_API_URL and the profile's webhook_url do not change it.",
+            "webhook (with --sandbox: the sandbox's). FRIGADE_API_URL and the profile's "
+            "webhook_url do not change it.",
         ),
     ] = None,
     token: Annotated[

@@ -191,6 +191,24 @@ def test_a_deeply_nested_file_exits_2_with_its_position(
     assert f"{path}: " in result.stderr and where in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("[" * 100_000 + "]" * 100_000, "column 101"), ("- " * 100_000 + "x\n", "column 201")],
+    ids=["flow", "block"],
+)
+def test_deep_yaml_is_refused_with_its_position_without_libyaml_too(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, where: str
+) -> None:
+    import yaml
+
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)  # PyYAML built without libyaml
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    result = validate(cli, "--mapping", str(path))
+    assert result.exit_code == 2, result.output
+    assert f"nested deeper than 100 levels at line 1, {where}" in result.stderr
+
+
 @pytest.mark.parametrize("name", ["mapping.json", "mapping.yaml"])
 def test_nesting_of_100_levels_is_read_and_101_refused(cli: Cli, tmp_path: Path, name: str) -> None:
     # {data} {subscription} {settings} then 96 levels of Data: 100 in all.
