@@ -24,10 +24,20 @@ def _duration(value: str | None, flag: str) -> float | None:
         raise typer.BadParameter(exc.message, param_hint=flag) from None
 
 
-def _positive(seconds: float | None, flag: str) -> float:
+def _timeout_seconds(value: str) -> float:
+    """--timeout in seconds: exit 2 when it is not a duration, 3 when it is zero (USAGE_RULE)."""
+    seconds = _duration(value, "--timeout")
     if not seconds:
-        raise typer.BadParameter("must be more than 0", param_hint=flag)
+        refused = typer.BadParameter("must be more than 0", param_hint="'--timeout'")
+        refused.exit_code = ExitCode.VALIDATION
+        raise refused
     return seconds
+
+
+def _check_timeout(value: str) -> str:
+    # Checked while Click parses, so a bad value is reported before any stray argument.
+    _timeout_seconds(value)
+    return value
 
 
 def validate(
@@ -160,6 +170,7 @@ def validate(
         str,
         typer.Option(
             metavar="DURATION",
+            callback=_check_timeout,
             help="How long to wait for each HTTP response, the Public API's and --live's "
             "(250ms, 30s, 1m).",
         ),
@@ -206,7 +217,7 @@ def validate(
             target_wait=_duration(target_wait, "--target-wait") or 0.0,
             live=live,
             ignore=ignore or [],
-            timeout=_positive(_duration(timeout, "--timeout"), "--timeout"),
+            timeout=_timeout_seconds(timeout),
         ),
     )
     render_validate.report(app.terminal, report, "json" if json_output else output_format)
