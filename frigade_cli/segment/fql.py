@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from frigade_cli.segment import jsvalue
@@ -1327,11 +1328,13 @@ class Trigger:
         return None if self.intent is None else exact_render(self.intent)
 
 
+@lru_cache(maxsize=4096)  # a destination's subscriptions often share a trigger
 def parse_trigger(source: str) -> Trigger:
     """Read an FQL trigger as Segment does and work out what it lets through.
 
     Raises TriggerError (1-based column, the reason, and a corrected trigger for a known slip)
     when Segment rejects it.
+    The result is cached and shared: treat it as read-only.
     """
     root, notes = read_segment(source)
     intent, mixed_at = read_intent(source)

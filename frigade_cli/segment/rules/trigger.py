@@ -26,6 +26,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger matches none of identify, group, track",
         f"set the trigger to {EXAMPLE_TRIGGER}",
+        "Frigade's Segment guide (docs.frigade.com): identify, group and track",
     ),
     Rule(
         "V115",
@@ -34,6 +35,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger is missing or Segment rejects it",
         f"set the trigger to {EXAMPLE_TRIGGER}",
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
     Rule(
         "V118",
@@ -42,6 +44,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "Segment accepts the trigger but its runtime fails on the events that reach part of it",
         "remove the empty parentheses (or the field path without a name)",
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
     Rule(
         "V201",
@@ -50,6 +53,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger leaves out identify, group or track",
         'add the missing type, e.g. or type = "group"',
+        "Frigade's Segment guide (docs.frigade.com): identify, group and track",
     ),
     Rule(
         "V205",
@@ -58,6 +62,7 @@ RULES: tuple[Rule, ...] = (
         "trigger",
         "the trigger mixes and/or at one level: Segment applies the last one to all",
         "add parentheses so each level uses only and or only or",
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
     Rule(
         "V206",
@@ -67,6 +72,7 @@ RULES: tuple[Rule, ...] = (
         "Segment reads the trigger differently from what it seems to say (OR, or(, a trailing "
         "and, !(...), ...)",
         "write the trigger as the finding shows",
+        "Segment's FQL as the Actions runtime reads it (segmentio/action-destinations)",
     ),
 )
 
