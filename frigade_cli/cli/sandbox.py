@@ -108,6 +108,24 @@ def sandbox(
             f"first element when batched). {SECRET_HELP}",
         ),
     ] = None,
+    trigger: Annotated[
+        str | None,
+        typer.Option(
+            "--trigger",
+            help="The destination subscription's FQL trigger, applied as Segment's runtime "
+            'applies it (default: type = "identify" or type = "group" or type = "track"). '
+            "Exit 3 when Segment would reject it.",
+        ),
+    ] = None,
+    destination_url: Annotated[
+        str | None,
+        typer.Option(
+            "--destination-url",
+            metavar="URL",
+            help="Where the Webhooks destination delivers (default: this sandbox's own Frigade "
+            "webhook), e.g. a 'frigade segment tail --listen' URL, to watch what it sends.",
+        ),
+    ] = None,
     fail_rate: Annotated[
         float | None,
         typer.Option(
@@ -196,10 +214,12 @@ def sandbox(
         write_key=write_key,
         segment_api_url=segment_api_url,
         destination=DestinationConfig(
+            url=destination_url,
             enable_batching=batching,
             batch_size=batch_size,
             flush_interval=parse_duration(flush_interval, "--flush-interval"),
             shared_secret=shared_secret,
+            trigger=trigger,
         ),
         fail_rate=fail_rate if fail_rate is not None else (1.0 if fail_with is not None else 0.0),
         fail_with=fail_with if fail_with is not None else DEFAULT_FAIL_WITH,

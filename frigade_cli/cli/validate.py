@@ -70,6 +70,15 @@ def validate(
             help="Read this destination and all its subscriptions from Segment's Public API.",
         ),
     ] = None,
+    expect_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="The webhook URL a correct mapping points at. Default: Frigade's documented "
+            "webhook (with --sandbox: the sandbox's). FRIGADE_API_URL and the profile's "
+            "webhook_url do not change it.",
+        ),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -191,6 +200,7 @@ def validate(
             trigger=trigger,
             enabled=enabled,
             destination_id=destination_id,
+            expect_url=expect_url,
             token=token,
             public_api_url=segment_public_api_url,
             sandbox=sandbox,

@@ -1,7 +1,8 @@
 """The Segment Webhooks (Actions) destination, as the sandbox runs it for accepted events.
 
 Modelled on segmentio/action-destinations' `webhook` destination (`send` action):
-- only subscribed event types are delivered (default identify, group, track: Frigade's mapping);
+- only events the subscription's trigger lets through are delivered, decided as Segment's runtime
+  decides (`frigade_cli.segment.fql`; default: identify, group, track, Frigade's mapping);
 - with batching, events wait in a batch per (url, method, headers); a batch is sent when it holds
   `batch_size` events or when `flush_interval` has passed since its first event (Segment's own wait
   can reach about a minute); the body is the bare JSON array, as JavaScript writes it;
@@ -12,6 +13,8 @@ Modelled on segmentio/action-destinations' `webhook` destination (`send` action)
   keeps trying for up to 4 hours), every 429 included: Frigade's monthly-active-user 429 is the
   test-webhook sender's to read, Segment retries it like any other; a batch that still fails is
   kept as undeliverable, never dropped.
+
+Every outcome is also counted for Delivery Overview (`delivery_overview.Telemetry`).
 
 Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion never waits for it.
 """
@@ -27,8 +30,20 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.http import send_with_retry
 from frigade_cli.kernel.redact import redact_headers
+from frigade_cli.sandbox.delivery_overview import (
+    DESTINATION_DISABLED,
+    NO_SUBSCRIPTION,
+    SOURCE_ID,
+    http_reason,
+)
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.delivery import delivery_headers
+from frigade_cli.segment.delivery_overview import (
+    FAILED_DELIVERY,
+    FILTERED_AT_DESTINATION,
+    SUCCESSFUL_DELIVERY,
+)
+from frigade_cli.segment.fql import Trigger, TriggerFailure, parse_trigger
 
 if TYPE_CHECKING:
     import httpx
@@ -62,7 +77,13 @@ class Destination:
         self._queue: asyncio.Queue[OutgoingBatch] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._waiting_events = 0
+        self._compiled: Trigger | None = None
         self.in_flight = 0
+
+    def _trigger(self, source: str) -> Trigger:
+        if self._compiled is None or self._compiled.source != source:
+            self._compiled = parse_trigger(source)  # the config refused what Segment rejects
+        return self._compiled
 
     @property
     def waiting_events(self) -> int:
@@ -86,12 +107,22 @@ class Destination:
     def accept(self, messages: list[dict[str, Any]]) -> None:
         sandbox = self._sandbox
         settings = sandbox.config.destination
+        telemetry = sandbox.telemetry
         if not settings.enabled:
             sandbox.stats.destination_filtered += len(messages)
+            telemetry.count(FILTERED_AT_DESTINATION, SOURCE_ID, messages, DESTINATION_DISABLED)
             return
-        types = settings.event_types
-        subscribed = [m for m in messages if m.get("type") in types]
-        sandbox.stats.destination_filtered += len(messages) - len(subscribed)
+        trigger = self._trigger(settings.effective_trigger)
+        decided = [(m, _passes(trigger, m)) for m in messages]
+        subscribed = [m for m, passes in decided if passes]
+        if len(subscribed) != len(messages):
+            sandbox.stats.destination_filtered += len(messages) - len(subscribed)
+            telemetry.count(
+                FILTERED_AT_DESTINATION,
+                SOURCE_ID,
+                (m for m, passes in decided if not passes),
+                NO_SUBSCRIPTION,
+            )
         if not subscribed:
             return
         url = settings.url or sandbox.webhook_url
@@ -230,6 +261,9 @@ class Destination:
         if 200 <= status < 300:
             stats.destination_batches_delivered += 1
             stats.destination_events_delivered += len(messages)
+            sandbox.telemetry.count(
+                SUCCESSFUL_DELIVERY, SOURCE_ID, messages, retries=max(0, attempts - 1)
+            )
             sandbox.hub.publish("destination", "delivered", self._summary(batch, status, attempts))
             return
         self._give_up(batch, status, f"HTTP {status}: {response.text[:300]}", attempts)
@@ -238,6 +272,11 @@ class Destination:
         sandbox = self._sandbox
         sandbox.stats.destination_undeliverable_batches += 1
         sandbox.stats.destination_undeliverable_events += len(batch.messages)
+        # No answer at all: the error's class (`ConnectError`, `ReadTimeout`) is the reason.
+        reason = http_reason(status) if status is not None else error.split(":", 1)[0]
+        sandbox.telemetry.count(
+            FAILED_DELIVERY, SOURCE_ID, batch.messages, reason, retries=max(0, attempts - 1)
+        )
         summary = self._summary(batch, status, attempts)
         summary["error"] = error
         record = {
@@ -267,6 +306,14 @@ class Destination:
             "attempts": attempts,
             "messageIds": [m.get("messageId") for m in batch.messages],
         }
+
+
+def _passes(trigger: Trigger, message: dict[str, Any]) -> bool:
+    """Segment's decision for one message; where its evaluator throws, the event is not sent."""
+    try:
+        return trigger.matches(message)
+    except TriggerFailure:
+        return False
 
 
 def _batch_id() -> str:

@@ -8,6 +8,7 @@
   without a name, as Segment names them for event-only tools); alias is counted only. A message
   with no userId is keyed by its anonymousId.
 - `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known.
+- `DELETE /v1/users?userId=` (private key): the user and their data go; 200, or 404 if unknown.
 - `POST /v1/public/{users,groups,sessions,flowStates}` (public or private key); `properties` may
   be an object or a JSON-encoded string.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
@@ -39,9 +40,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from frigade_cli.frigade.rules import auth_problem as frigade_auth_problem
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.config import WEBHOOK_PATH
-from frigade_cli.receiver.tracking import basic_user
 from frigade_cli.sandbox.forward import ACTION_TYPES
 from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import (
@@ -232,25 +233,14 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
     store = sandbox.store
 
     def auth_problem(request: Request, public_ok: bool) -> Response | None:
-        header = request.headers.get("authorization")
-        if not header:
-            stats.frigade_auth_failures += 1
-            return frigade_error(401, "Missing API key: send Authorization: Bearer <key>")
-        scheme, _, credential = header.strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() == "bearer":
-            keys = {credential}
-        elif scheme.lower() == "basic":
-            keys = {credential, basic_user(credential) or ""}
-        else:
-            stats.frigade_auth_failures += 1
-            return frigade_error(403, "Authorization must be 'Bearer <key>'")
-        if sandbox.api_key in keys or (public_ok and sandbox.public_key in keys):
+        accepted = (sandbox.api_key, sandbox.public_key) if public_ok else (sandbox.api_key,)
+        problem = frigade_auth_problem(
+            request.headers.get("authorization"), accepted, public_keys=(sandbox.public_key,)
+        )
+        if problem is None:
             return None
         stats.frigade_auth_failures += 1
-        if sandbox.public_key in keys:
-            return frigade_error(403, "This endpoint needs the private API key (api_private_...)")
-        return frigade_error(403, "Invalid API key")
+        return frigade_error(*problem)
 
     def endpoint(handler: Callable[[Request], Awaitable[Response]], public_ok: bool) -> Endpoint:
         """Latency, auth and 400s around a handler."""
@@ -313,6 +303,16 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
 
     async def get_user(request: Request) -> Response:
         return read_back(request, "userId", store.users, "User")
+
+    async def delete_user(request: Request) -> Response:
+        """DELETE /v1/users?userId=: the user, their events, flow states and memberships go."""
+        user_id = request.query_params.get("userId")
+        if not user_id:
+            raise BadRequest("userId is required")
+        if not store.delete_user(user_id):
+            return frigade_error(404, f"User {user_id} not found")
+        store.commit()
+        return Response(status_code=200)  # NestJS: a handler returning nothing
 
     async def get_group(request: Request) -> Response:
         return read_back(request, "groupId", store.groups, "Group")
@@ -448,6 +448,7 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
     return [
         Route(WEBHOOK_PATH, endpoint(webhook, False), methods=["POST"]),
         Route("/v1/users", endpoint(get_user, False), methods=["GET"]),
+        Route("/v1/users", endpoint(delete_user, False), methods=["DELETE"]),
         Route("/v1/groups", endpoint(get_group, False), methods=["GET"]),
         Route("/v1/public/users", endpoint(public_users, True), methods=["POST"]),
         Route("/v1/public/groups", endpoint(public_groups, True), methods=["POST"]),
