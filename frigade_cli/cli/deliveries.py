@@ -6,6 +6,14 @@ from typing import Annotated
 
 import typer
 
+from frigade_cli.cli.options import (
+    DURATION,
+    DURATION_HELP,
+    SECRET_HELP,
+    duration,
+    duration_text,
+    secret,
+)
 from frigade_cli.kernel.app import get_app
 
 SourceIdOption = Annotated[
@@ -39,8 +47,10 @@ TokenOption = Annotated[
     typer.Option(
         envvar="SEGMENT_PUBLIC_API_TOKEN",
         show_envvar=True,
+        parser=secret("--token"),
+        metavar="TOKEN",
         help="Segment Public API token (falls back to the profile's segment_public_api_token). "
-        "With --sandbox-url: wins over the sandbox's own (its private key).",
+        "With --sandbox-url: wins over the sandbox's own (its private key). " + SECRET_HELP,
     ),
 ]
 PublicApiUrlOption = Annotated[
@@ -50,6 +60,8 @@ PublicApiUrlOption = Annotated[
 SinceOption = Annotated[
     str | None,
     typer.Option(
+        parser=duration_text("--since"),
+        metavar=DURATION,
         help="The window: this long back from --end (15m, 1h, 36h). Default 1h.",
         show_default=False,
     ),
@@ -127,7 +139,15 @@ def deliveries(
     segment_public_api_url: PublicApiUrlOption = None,
     sandbox: SandboxOption = False,
     sandbox_url: SandboxUrlOption = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP response.")] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            parser=duration("--timeout", minimum=0.1),
+            metavar=DURATION,
+            show_default="30s",
+            help=f"How long to wait for each HTTP response (at least 100ms): {DURATION_HELP}.",
+        ),
+    ] = 30.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,

@@ -16,6 +16,7 @@ from frigade_cli.cli.deliveries import (
     PublicApiUrlOption,
     SourceIdOption,
 )
+from frigade_cli.cli.options import DURATION, SECRET_HELP, duration_text, secret
 from frigade_cli.kernel.app import get_app
 
 UNCONFIRMED = "Unconfirmed: Frigade does not document its integrations API publicly."
@@ -25,8 +26,10 @@ def doctor(
     api_key: Annotated[
         str | None,
         typer.Option(
+            parser=secret("--api-key"),
+            metavar="KEY",
             help="Frigade private key (api_private_...) [env FRIGADE_API_KEY, else the "
-            "profile's api_key]. With --sandbox-url: wins over the sandbox's own.",
+            "profile's api_key]. With --sandbox-url: wins over the sandbox's own. " + SECRET_HELP,
             show_default=False,
         ),
     ] = None,
@@ -40,8 +43,11 @@ def doctor(
     write_key: Annotated[
         str | None,
         typer.Option(
+            parser=secret("--write-key"),
+            metavar="KEY",
             help="Write key of the Segment source feeding Frigade's destination, for the "
-            "end-to-end event [env SEGMENT_WRITE_KEY, else the profile's segment_write_key].",
+            "end-to-end event [env SEGMENT_WRITE_KEY, else the profile's segment_write_key]. "
+            + SECRET_HELP,
             show_default=False,
         ),
     ] = None,
@@ -55,8 +61,10 @@ def doctor(
     token: Annotated[
         str | None,
         typer.Option(
+            parser=secret("--token"),
+            metavar="TOKEN",
             help="Segment Public API token [env SEGMENT_PUBLIC_API_TOKEN, else the profile's "
-            "segment_public_api_token].",
+            "segment_public_api_token]. " + SECRET_HELP,
             show_default=False,
         ),
     ] = None,
@@ -74,7 +82,12 @@ def doctor(
         ),
     ] = None,
     since: Annotated[
-        str, typer.Option(help="The deliveries' window, back from now (15m, 1h, 1d).")
+        str,
+        typer.Option(
+            parser=duration_text("--since"),
+            metavar=DURATION,
+            help="The deliveries' window, back from now (15m, 1h, 1d).",
+        ),
     ] = "1h",
     max_failure_rate: MaxFailureRateOption = "1%",
     min_delivered: MinDeliveredOption = None,
@@ -82,6 +95,8 @@ def doctor(
     timeout: Annotated[
         str,
         typer.Option(
+            parser=duration_text("--timeout"),
+            metavar=DURATION,
             help="How long the marked event may take to show up in Frigade (a Segment batch "
             "can wait about a minute to fill); each HTTP response gets at most 30 s of it.",
         ),

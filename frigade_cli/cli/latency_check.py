@@ -218,6 +218,8 @@ def latency_check(
     every: Annotated[
         str | None,
         typer.Option(
+            parser=duration_text("--every"),
+            metavar=DURATION,
             help="Monitor: run a round this often (60s, 5m) until Ctrl-C or SIGTERM; with "
             "--json one JSON line per round.",
             show_default=False,

@@ -62,7 +62,10 @@ def tail(
         str | None,
         typer.Option(
             "--api-key",
-            help="With --listen: webhook deliveries must carry this Frigade private key "
+            parser=secret("--api-key"),
+            metavar="KEY",
+            help=f"{SECRET_HELP} With --listen: webhook deliveries must carry this Frigade "
+            "private key "
             "(Authorization: Bearer api_private_...), as Frigade checks it: 401 without one, "
             "403 for another. With --replay: sent as that header on webhook deliveries.",
         ),
@@ -71,7 +74,10 @@ def tail(
         str | None,
         typer.Option(
             "--shared-secret",
-            help="With --listen: the Webhooks destination's shared secret; each delivery's "
+            parser=secret("--shared-secret"),
+            metavar="SECRET",
+            help=f"{SECRET_HELP} With --listen: the Webhooks destination's shared secret; each "
+            "delivery's "
             "X-Signature is checked (HMAC-SHA1 of the first event as JavaScript writes it) and a "
             "mismatch is flagged, the delivery still shown and answered 200. With --replay: "
             "deliveries are signed with it.",

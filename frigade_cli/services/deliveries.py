@@ -19,7 +19,7 @@ from frigade_cli.frigade.rules import delivery_failure_meaning
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.clock import now_ms
 from frigade_cli.kernel.durations import parse_duration
-from frigade_cli.kernel.errors import InputError, ThresholdBreached
+from frigade_cli.kernel.errors import InputError, ThresholdBreached, UsageError
 from frigade_cli.kernel.http import RetryPolicy
 from frigade_cli.segment.delivery_overview import (
     FAILED_DELIVERY,
@@ -252,12 +252,12 @@ def plan(req: DeliveriesRequest, now: int | None = None) -> Plan:
     )
     group_by = check_group_by(req.group_by)
     if req.destination_id and not req.source_id:
-        raise InputError(
+        raise UsageError(
             "--destination-id needs --source-id: Delivery Overview reads a destination's "
             "deliveries per source"
         )
     if not (req.source_id or req.frigade_source_id):
-        raise InputError(
+        raise UsageError(
             "nothing to read: give --source-id and --destination-id (Segment -> Frigade), "
             "--frigade-source-id (Frigade -> Segment), or --sandbox"
         )
@@ -274,9 +274,9 @@ def plan(req: DeliveriesRequest, now: int | None = None) -> Plan:
     egress = bool(req.source_id and req.destination_id)
     for gate in gates:
         if gate.name != "min_received" and not egress:
-            raise InputError(f"{gate.flag} needs --source-id and --destination-id")
+            raise UsageError(f"{gate.flag} needs --source-id and --destination-id")
         if gate.name == "min_received" and not req.frigade_source_id:
-            raise InputError(
+            raise UsageError(
                 "--min-received needs --frigade-source-id (the source Frigade streams into)"
             )
     return Plan(window, req.source_id, req.destination_id, req.frigade_source_id, group_by, gates)
@@ -433,13 +433,13 @@ def run_deliveries(app: App, req: DeliveriesRequest) -> DeliveriesReport:
     UpstreamError (5) from reading. `raise_for_gates` turns a breached gate into exit 6.
     """
     if req.sandbox_url and not req.sandbox:
-        raise InputError("--sandbox-url needs --sandbox")
+        raise UsageError("--sandbox-url needs --sandbox")
     if req.sandbox:
         from frigade_cli.sandbox.delivery_overview import FRIGADE_SOURCE_ID, SOURCE_ID
         from frigade_cli.sandbox.public_api import DESTINATION_ID
 
         if req.public_api_url:
-            raise InputError(
+            raise UsageError(
                 "--sandbox reads the sandbox's own Public API: drop --segment-public-api-url"
             )
         req = replace(

@@ -30,7 +30,7 @@ from typing import Any
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
 from frigade_cli.kernel.durations import parse_duration
-from frigade_cli.kernel.errors import FrigadeCliError, InputError, Interrupted
+from frigade_cli.kernel.errors import FrigadeCliError, InputError, Interrupted, UsageError
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.redact import redact_key
 
@@ -237,7 +237,7 @@ def _given(flag: str, value: str | None, env: str | None = None) -> tuple[str | 
 @contextmanager
 def _setup(app: App, req: DoctorRequest) -> Iterator[Setup]:
     if req.sandbox_url and not req.sandbox:
-        raise InputError("--sandbox-url needs --sandbox")
+        raise UsageError("--sandbox-url needs --sandbox")
     if not req.sandbox:
         yield _configured(app, req)
         return
@@ -271,7 +271,7 @@ def _setup(app: App, req: DoctorRequest) -> Iterator[Setup]:
         if value
     ]
     if given:
-        raise InputError(f"--sandbox uses its own URLs and keys: drop {', '.join(given)}")
+        raise UsageError(f"--sandbox uses its own URLs and keys: drop {', '.join(given)}")
     from frigade_cli.sandbox import SandboxConfig, run_sandbox
 
     with run_sandbox(SandboxConfig(port=0)) as running:

@@ -25,7 +25,7 @@ from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # Words that make an option a time: its value must be a duration.
-TIME_WORDS = re.compile(r"(timeout|wait|interval|latency|window|poll|^max-p\d\d$)")
+TIME_WORDS = re.compile(r"(timeout|wait|interval|latency|window|poll|since|^every$|^max-p\d\d$)")
 
 
 def commands() -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -271,7 +271,7 @@ def test_bad_values_exit_3_with_one_line(cli: Cli, recorder: Recorder) -> None:
 def test_nothing_to_read_without_a_source(cli: Cli) -> None:
     result = cli("segment", "deliveries", "--token", "t")
 
-    assert result.exit_code == 3
+    assert result.exit_code == 2  # a missing option: the command line is wrong
     assert "give --source-id and --destination-id" in result.stderr
 
 
