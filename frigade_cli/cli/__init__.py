@@ -11,12 +11,12 @@ import typer
 from typer.core import TyperGroup
 
 from frigade_cli import __version__
-from frigade_cli.app import App, current_app
-from frigade_cli.config import Config
-from frigade_cli.errors import FrigadeCliError
-from frigade_cli.exit_codes import USAGE_RULE, ExitCode
-from frigade_cli.interrupts import TerminateSignal, sigterm_as_interrupt
-from frigade_cli.output import Terminal
+from frigade_cli.kernel.app import App, current_app
+from frigade_cli.kernel.config import Config
+from frigade_cli.kernel.errors import FrigadeCliError
+from frigade_cli.kernel.exit_codes import USAGE_RULE, ExitCode
+from frigade_cli.kernel.interrupts import TerminateSignal, sigterm_as_interrupt
+from frigade_cli.kernel.output import Terminal
 
 # Click's own exceptions (usage errors, exits) are left to Typer, whichever Click it ships.
 _CLICK_EXCEPTION: type[Exception] = next(
@@ -74,7 +74,7 @@ def _settle_click_error(exc: BaseException) -> None:
     number outside an option's range is exit 3 like every other unacceptable value (USAGE_RULE):
     Click checks the range, but the command line itself parsed.
     """
-    from frigade_cli.redact import redact_text
+    from frigade_cli.kernel.redact import redact_text
 
     message = getattr(exc, "message", None)
     if isinstance(message, str):

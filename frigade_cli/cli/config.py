@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.app import get_app
-from frigade_cli.config import SETTINGS
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.config import SETTINGS
+from frigade_cli.kernel.redact import redact_key
 
 app = typer.Typer(
     help="Show and change profiles (keys, URLs) stored in the config file (mode 0600).",

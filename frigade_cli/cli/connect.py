@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.app import get_app
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from frigade_cli.services.connect import FrigadeTarget
@@ -126,7 +126,7 @@ def connect(
     can be set with --graphql-path, --integration-type and --key-field.
     Exit codes: 0 connected, 3 bad input, 4 key rejected, 5 upstream failure.
     """
-    from frigade_cli import render
+    from frigade_cli.render import connect as render
     from frigade_cli.services.connect import ConnectRequest, run_connect
 
     app = get_app()
@@ -162,7 +162,7 @@ def status(
     Exit codes: 0 connected and ACTIVE, 3 none connected (or not active), 4 key rejected,
     5 upstream failure. The integrations API is unconfirmed (see --graphql-path).
     """
-    from frigade_cli import render
+    from frigade_cli.render import connect as render
     from frigade_cli.services.connect import run_status
 
     app = get_app()
@@ -191,7 +191,7 @@ def disconnect(
     without --yes it fails (exit 3) and removes nothing. Exit 0 when removed or when none was
     connected; 4 key rejected; 5 upstream failure.
     """
-    from frigade_cli import render
+    from frigade_cli.render import connect as render
     from frigade_cli.services.connect import run_disconnect
 
     app = get_app()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.app import get_app
+from frigade_cli.kernel.app import get_app
 
 
 def latency_check(
@@ -158,8 +158,8 @@ def latency_check(
     key is rejected, 3 for bad settings (before anything is sent), 130 on Ctrl-C and 143 on
     SIGTERM (after the report of the samples measured so far).
     """
-    from frigade_cli import render_latency_check as render
-    from frigade_cli.errors import InputError
+    from frigade_cli.kernel.errors import InputError
+    from frigade_cli.render import latency_check as render
     from frigade_cli.services.latency_check import (
         LatencyCheckRequest,
         raise_for_outcome,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.app import get_app
-from frigade_cli.http import is_loopback
+from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.http import is_loopback
 
 if TYPE_CHECKING:
     from frigade_cli.sandbox.server import RunningSandbox
@@ -159,7 +159,7 @@ def sandbox(
     Control and a live event stream (SSE) under /_sandbox: health, stats, config, reset, stream.
     Exit 3 for a bad value; 5 when the address cannot be bound (e.g. the port is in use).
     """
-    from frigade_cli.durations import parse_duration
+    from frigade_cli.kernel.durations import parse_duration
     from frigade_cli.sandbox.config import DEFAULT_FAIL_WITH, DestinationConfig, SandboxConfig
     from frigade_cli.sandbox.server import serve_forever
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.app import get_app
 from frigade_cli.cli import connect as connect_cli
 from frigade_cli.cli import tail as tail_cli
 from frigade_cli.cli.latency_check import latency_check
 from frigade_cli.cli.validate import validate as validate_command
+from frigade_cli.kernel.app import get_app
 
 app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
@@ -141,10 +141,12 @@ def test_webhook(
     what was not delivered and prints the summary (exit 130, or 143 for SIGTERM); exit 7 when
     those events could not be saved.
     """
+    from frigade_cli.render.test_webhook import TestWebhookPrinter
     from frigade_cli.services.test_webhook import TestWebhookRequest, run_test_webhook
 
+    app_ = get_app()
     run_test_webhook(
-        get_app(),
+        app_,
         TestWebhookRequest(
             url=url,
             api_key=api_key,
@@ -164,6 +166,7 @@ def test_webhook(
             sandbox=sandbox,
             json_output=json_output,
         ),
+        TestWebhookPrinter(app_.terminal),
     )
 
 

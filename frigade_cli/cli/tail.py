@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.app import get_app
-from frigade_cli.errors import UpstreamError
+from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.errors import UpstreamError
 
 
 def tail(
@@ -129,7 +129,7 @@ def tail(
     --timeout with at least one event; 5 when --timeout passes with none or the port is in use;
     2 for conflicting flags; 3 for a bad value.
     """
-    from frigade_cli import render
+    from frigade_cli.render.tail import EventPrinter, tail_summary
     from frigade_cli.services.tail import TailRequest, run_tail
 
     listening = listen is not None or port is not None or host is not None
@@ -169,8 +169,9 @@ def tail(
             dedup_window=dedup_window,
             json_output=json_output,
         ),
+        EventPrinter(app.terminal, json_output),
     )
-    render.tail_summary(app.terminal, result)
+    tail_summary(app.terminal, result)
     if result.stopped_because == "timeout" and result.events == 0:
         raise UpstreamError(f"no event arrived within {timeout}")
 

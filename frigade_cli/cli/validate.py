@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from frigade_cli.app import get_app
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.exit_codes import ExitCode
 
 _FORMATS = ("text", "github")
 
@@ -15,8 +15,8 @@ _FORMATS = ("text", "github")
 def _duration(value: str | None, flag: str) -> float | None:
     if value is None:
         return None
-    from frigade_cli.durations import parse_duration
-    from frigade_cli.errors import InputError
+    from frigade_cli.kernel.durations import parse_duration
+    from frigade_cli.kernel.errors import InputError
 
     try:
         return parse_duration(value, flag)
@@ -152,7 +152,7 @@ def validate(
     unreadable file, invalid JSON or YAML, not a mapping, an unknown rule); 4 the Public API
     rejected the token; 5 the Public API could not be reached.
     """
-    from frigade_cli import render_validate
+    from frigade_cli.render import validate as render_validate
 
     app = get_app()
     if output_format not in _FORMATS:

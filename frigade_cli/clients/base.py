@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from frigade_cli.http import RetryPolicy
+from frigade_cli.kernel.http import RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
@@ -14,7 +14,7 @@ _Client = TypeVar("_Client", bound="ServiceClient")
 
 
 class ServiceClient:
-    """Base of the clients of the real services, on the one HTTP layer (`frigade_cli.http`).
+    """Base of the clients of the real services, on the one HTTP layer (`frigade_cli.kernel.http`).
 
     Use as an async context manager, or pass an `httpx.AsyncClient` as `http` (then it belongs to
     the caller and is not closed here). `timeout` is in seconds per response; `log` receives
@@ -49,7 +49,7 @@ class ServiceClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            from frigade_cli.http import make_client
+            from frigade_cli.kernel.http import make_client
 
             self._http = make_client(timeout=self._timeout, log=self._log)
         return self._http

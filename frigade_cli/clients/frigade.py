@@ -23,47 +23,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from frigade_cli.clients.base import ServiceClient
-from frigade_cli.clock import parse_iso_ms
-from frigade_cli.config import DEFAULT_API_URL
-from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy, check_url, describe_error, send_with_retry
-from frigade_cli.keys import strip_bearer
-from frigade_cli.redact import redact_key
+from frigade_cli.frigade.rules import QUOTA_MESSAGE, is_quota_exhausted, parse_properties
+from frigade_cli.kernel.clock import parse_iso_ms
+from frigade_cli.kernel.config import DEFAULT_API_URL
+from frigade_cli.kernel.errors import AuthError, InputError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy, check_url, describe_error, send_with_retry
+from frigade_cli.kernel.keys import strip_bearer
+from frigade_cli.kernel.redact import redact_key
 
 if TYPE_CHECKING:
     import httpx
-
-QUOTA_MESSAGE = (
-    "HTTP 429: the Frigade account's monthly active user cap is reached; retrying cannot help"
-)
-
-
-def is_quota_exhausted(response: httpx.Response) -> bool:
-    """Frigade's 429 for the monthly-active-user cap: a quota, not a rate; retrying cannot help.
-
-    Frigade's rule, not Segment's (DESIGN: Frigade answers 429 with no Retry-After when the
-    plan's monthly active users are used up), so it lives in Frigade's client, not the HTTP layer.
-    """
-    if response.status_code != 429:
-        return False
-    text = response.text.lower()
-    return any(word in text for word in ("monthly", "mau", "active user", "quota", "plan limit"))
-
-
-def parse_properties(value: Any) -> dict[str, Any]:
-    """`properties` as a dict, whether Frigade sent an object or a JSON-encoded string.
-
-    None, an unreadable string or a non-object JSON value give `{}`.
-    """
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, (str, bytes)) and value:
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.errors import AuthError, UpstreamError
-from frigade_cli.http import RetryPolicy, describe_error, send_with_retry
+from frigade_cli.kernel.errors import AuthError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy, describe_error, send_with_retry
 
 if TYPE_CHECKING:
     import httpx
@@ -46,7 +46,7 @@ class IntegrationsApi:
 
     def check(self) -> IntegrationsApi:
         """Raise InputError for a value that cannot be written into a request."""
-        from frigade_cli.errors import InputError
+        from frigade_cli.kernel.errors import InputError
 
         if not self.path.startswith("/"):
             raise InputError(f"GraphQL path {self.path!r} must start with '/'")
@@ -70,7 +70,7 @@ class Integration:
 
     def shown_key(self, key_field: str) -> str | None:
         """The write key redacted (`****abcd`), whether the server masked it or not."""
-        from frigade_cli.redact import redact_key
+        from frigade_cli.kernel.redact import redact_key
 
         key = self.write_key(key_field)
         if key is None:

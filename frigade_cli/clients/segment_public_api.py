@@ -18,9 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from frigade_cli.errors import AuthError, FrigadeCliError, UpstreamError
-from frigade_cli.exit_codes import ExitCode
-from frigade_cli.http import RetryPolicy, check_url, make_client, send_with_retry
+from frigade_cli.kernel.errors import AuthError, FrigadeCliError, UpstreamError
+from frigade_cli.kernel.exit_codes import ExitCode
+from frigade_cli.kernel.http import RetryPolicy, check_url, make_client, send_with_retry
 
 if TYPE_CHECKING:
     import httpx

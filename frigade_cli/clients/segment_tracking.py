@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from frigade_cli import __version__
 from frigade_cli.clients.base import ServiceClient
-from frigade_cli.clock import now_iso
-from frigade_cli.config import DEFAULT_SEGMENT_API_URL
-from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy, check_url, describe_error, send_with_retry
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.config import DEFAULT_SEGMENT_API_URL
+from frigade_cli.kernel.errors import AuthError, InputError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy, check_url, describe_error, send_with_retry
+from frigade_cli.kernel.redact import redact_key
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MESSAGE_TYPES
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from frigade_cli.clock import iso_from_ms, now_ms, parse_iso_ms
+from frigade_cli.kernel.clock import iso_from_ms, now_ms, parse_iso_ms
 from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW, MAX_REMEMBERED_IDS
 from frigade_cli.segment.messages import (
     MAX_BATCH_BYTES,

@@ -8,7 +8,7 @@
 Importing this package is cheap; uvicorn and Starlette load when a sandbox starts.
 """
 
-from frigade_cli.durations import parse_duration
+from frigade_cli.kernel.durations import parse_duration
 from frigade_cli.sandbox.config import DestinationConfig, SandboxConfig
 from frigade_cli.sandbox.server import RunningSandbox, run_sandbox, serve_forever
 

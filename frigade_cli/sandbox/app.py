@@ -17,10 +17,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
-from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.http import is_loopback, make_client
+from frigade_cli.kernel.config import WEBHOOK_PATH
+from frigade_cli.kernel.http import is_loopback, make_client
+from frigade_cli.kernel.redact import redact_headers, redact_key
 from frigade_cli.receiver import asgi as tracking_asgi
-from frigade_cli.redact import redact_headers, redact_key
 from frigade_cli.sandbox import control, frigade, public_api, segment
 from frigade_cli.sandbox.config import SandboxConfig
 from frigade_cli.sandbox.destination import Destination

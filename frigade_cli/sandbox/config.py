@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from frigade_cli.durations import parse_duration
-from frigade_cli.errors import InputError
-from frigade_cli.http import RetryPolicy, check_url
+from frigade_cli.kernel.durations import parse_duration
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.http import RetryPolicy, check_url
 from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
 from frigade_cli.segment.messages import FRIGADE_TYPES, MESSAGE_TYPES

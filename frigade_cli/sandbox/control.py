@@ -29,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from frigade_cli import __version__
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.sandbox.events import Item, StreamFilter, event_json, sse_bytes
 from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import json_response

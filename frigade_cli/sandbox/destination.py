@@ -24,9 +24,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.clock import now_iso
-from frigade_cli.http import send_with_retry
-from frigade_cli.redact import redact_headers
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.http import send_with_retry
+from frigade_cli.kernel.redact import redact_headers
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.delivery import delivery_headers
 

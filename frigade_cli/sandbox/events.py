@@ -34,8 +34,8 @@ from typing import Any
 
 import orjson
 
-from frigade_cli.clock import now_iso
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.errors import InputError
 
 SIDES = ("segment", "frigade", "destination", "forward")
 SUBSCRIBER_QUEUE = 10_000

@@ -14,8 +14,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli import __version__
-from frigade_cli.clock import now_iso
-from frigade_cli.http import send_with_retry
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.http import send_with_retry
 from frigade_cli.sandbox.state import WRITE_KEY_NAMES
 from frigade_cli.segment import jsjson
 

@@ -39,8 +39,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frigade_cli.clock import now_iso
-from frigade_cli.config import WEBHOOK_PATH
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.config import WEBHOOK_PATH
 from frigade_cli.receiver.tracking import basic_user
 from frigade_cli.sandbox.forward import ACTION_TYPES
 from frigade_cli.sandbox.parts import SandboxParts

@@ -40,8 +40,8 @@ from graphql import (
     validate,
 )
 
-from frigade_cli.clock import now_iso
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.redact import redact_key
 from frigade_cli.sandbox.state import Integration, Store
 
 # Enum values from the same schema snapshot; only SEGMENT is acted on (flowStates forwarding).

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.errors import UpstreamError
+from frigade_cli.kernel.errors import UpstreamError
 from frigade_cli.sandbox.config import SandboxConfig
 
 if TYPE_CHECKING:

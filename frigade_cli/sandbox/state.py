@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 
 SCHEMA_VERSION = "2"  # 2: integration ids are numbers, as Frigade's are
 # The key name inside connectionData is unconfirmed for the real API: any of these is taken.

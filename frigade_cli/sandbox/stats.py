@@ -6,7 +6,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from frigade_cli.stats import LatencySummary
+from frigade_cli.kernel.stats import LatencySummary
 
 # Delivery times kept for the percentiles: the most recent ones, bounded.
 LATENCY_SAMPLES = 10_000

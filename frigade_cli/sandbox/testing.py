@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from frigade_cli.http import RetryPolicy
+from frigade_cli.kernel.http import RetryPolicy
 from frigade_cli.sandbox.config import DestinationConfig, SandboxConfig
 from frigade_cli.sandbox.server import RunningSandbox, run_sandbox
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from frigade_cli.errors import FrigadeCliError, InputError
+from frigade_cli.kernel.errors import FrigadeCliError, InputError
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
 

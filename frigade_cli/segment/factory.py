@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from frigade_cli import __version__
-from frigade_cli.clock import iso_from_ms, now_ms
+from frigade_cli.kernel.clock import iso_from_ms, now_ms
 
 _FIRST = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara", "Ken"]
 _LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov"]

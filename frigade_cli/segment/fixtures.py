@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.messages import MESSAGE_TYPES, message_problem
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from frigade_cli.errors import FrigadeCliError
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.kernel.errors import FrigadeCliError
+from frigade_cli.kernel.exit_codes import ExitCode
 
 
 class UnusableInput(FrigadeCliError):

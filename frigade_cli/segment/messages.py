@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from frigade_cli.clock import is_iso_8601
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.clock import is_iso_8601
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment import jsjson
 
 MAX_MESSAGE_BYTES = 32 * 1024  # Segment: 32 KB per message

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from frigade_cli.errors import InputError
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.redact import redact_key
 
 
 def check_write_key(value: str | None, what: str = "write key") -> str:

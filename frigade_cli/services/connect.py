@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from frigade_cli.app import App
 from frigade_cli.clients.frigade_graphql import (
     FrigadeIntegrations,
     GraphQLRequest,
@@ -21,11 +20,12 @@ from frigade_cli.clients.frigade_graphql import (
     IntegrationsApi,
 )
 from frigade_cli.clients.segment_tracking import EU_SEGMENT_API_URL
-from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
-from frigade_cli.errors import FrigadeCliError, InputError
-from frigade_cli.http import check_url, make_client
-from frigade_cli.keys import strip_bearer
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.app import App
+from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
+from frigade_cli.kernel.errors import FrigadeCliError, InputError
+from frigade_cli.kernel.http import check_url, make_client
+from frigade_cli.kernel.keys import strip_bearer
+from frigade_cli.kernel.redact import redact_key
 from frigade_cli.segment.write_key import check_write_key
 
 if TYPE_CHECKING:

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.app import App
-from frigade_cli.clock import iso_from_ms, now_ms
-from frigade_cli.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
-from frigade_cli.durations import finite, parse_duration
-from frigade_cli.errors import (
+from frigade_cli.frigade.rules import check_webhook_key
+from frigade_cli.kernel.app import App
+from frigade_cli.kernel.clock import iso_from_ms, now_ms
+from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
+from frigade_cli.kernel.durations import finite, parse_duration
+from frigade_cli.kernel.errors import (
     AuthError,
     FrigadeCliError,
     InputError,
@@ -34,11 +35,11 @@ from frigade_cli.errors import (
     ThresholdBreached,
     UpstreamError,
 )
-from frigade_cli.exit_codes import ExitCode
-from frigade_cli.http import RetryPolicy, check_url
-from frigade_cli.interrupts import StopSignals
-from frigade_cli.keys import strip_bearer
-from frigade_cli.latency import (
+from frigade_cli.kernel.exit_codes import ExitCode
+from frigade_cli.kernel.http import RetryPolicy, check_url
+from frigade_cli.kernel.interrupts import StopSignals
+from frigade_cli.kernel.keys import strip_bearer
+from frigade_cli.kernel.latency import (
     GATE_FIGURES,
     MARKER_EVENT,
     PATH_HELP,
@@ -50,9 +51,8 @@ from frigade_cli.latency import (
     Sample,
     WaitEstimate,
 )
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
-from frigade_cli.webhook import check_webhook_key
 
 if TYPE_CHECKING:
     import httpx
@@ -444,7 +444,7 @@ class _Runner:
     async def run(self) -> None:
         from frigade_cli.clients.frigade import FrigadeClient
         from frigade_cli.clients.segment_tracking import SegmentTrackingClient
-        from frigade_cli.http import make_client
+        from frigade_cli.kernel.http import make_client
 
         self.loop, self.main = asyncio.get_running_loop(), asyncio.current_task()
         if self.stopping:
@@ -603,16 +603,13 @@ class _Runner:
         """POST the event to Frigade's webhook as Segment's Webhooks (Actions) batch of one."""
         import httpx
 
-        from frigade_cli.clients.frigade import (
-            QUOTA_MESSAGE,
-            QuotaExhausted,
-            error_message,
-            is_quota_exhausted,
-        )
+        from frigade_cli.clients.frigade import QuotaExhausted, error_message
+        from frigade_cli.clients.frigade_webhook import webhook_headers
         from frigade_cli.clients.segment_tracking import complete_message
-        from frigade_cli.http import is_retryable, send_with_retry
-        from frigade_cli.redact import redact_key
-        from frigade_cli.webhook import plan_batches, webhook_headers
+        from frigade_cli.frigade.rules import QUOTA_MESSAGE, is_quota_exhausted
+        from frigade_cli.kernel.http import is_retryable, send_with_retry
+        from frigade_cli.kernel.redact import redact_key
+        from frigade_cli.segment.streams import plan_batches
 
         checked = self.plan
         assert checked.webhook_url is not None and checked.api_key is not None

@@ -18,15 +18,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from frigade_cli import render
-from frigade_cli.app import App
-from frigade_cli.durations import parse_duration
-from frigade_cli.errors import InputError, UpstreamError
-from frigade_cli.http import check_url, describe_error, is_loopback, make_client
+from frigade_cli.kernel.app import App
+from frigade_cli.kernel.durations import parse_duration
+from frigade_cli.kernel.errors import InputError, UpstreamError
+from frigade_cli.kernel.http import check_url, describe_error, is_loopback, make_client
 from frigade_cli.segment.event_filter import EventFilter
 from frigade_cli.segment.messages import MESSAGE_TYPES
 from frigade_cli.segment.write_key import check_write_key
@@ -146,35 +145,15 @@ def stream_url(url: str) -> str:
     return base if base.endswith(STREAM_PATH) else base + STREAM_PATH
 
 
-class _Output:
-    """Where events go: JSON Lines (each message as received) or one line per event."""
+class EventSink(Protocol):
+    """Where a tail's events go (the render layer's printer): whole messages as received, or
+    (type, message, side, received-at) rows, each with the upstream status when relaying."""
 
-    def __init__(self, app: App, json_output: bool) -> None:
-        self.terminal = app.terminal
-        self.json_output = json_output
-        self.colour = not json_output and sys.stdout.isatty()
-
-    def messages(self, messages: list[dict[str, Any]], upstream: str | None = None) -> None:
-        if self.json_output:
-            self.terminal.json_lines(messages)
-            return
-        self.lines([(str(m.get("type")), m, None, None) for m in messages], upstream)
+    def messages(self, messages: list[dict[str, Any]], upstream: str | None = None) -> None: ...
 
     def lines(
         self, events: list[tuple[str, Any, str | None, str | None]], upstream: str | None = None
-    ) -> None:
-        rendered = [
-            render.event_line(
-                kind, message, side=side, at=at, upstream=upstream, colour=self.colour
-            )
-            for kind, message, side, at in events
-        ]
-        if self.colour:
-            for line in rendered:
-                self.terminal.out.print(self.terminal.redact(line))
-            sys.stdout.flush()
-        else:
-            self.terminal.lines(rendered)
+    ) -> None: ...
 
 
 def _silence_stdout() -> None:
@@ -225,19 +204,20 @@ def _filter(req: TailRequest, listening: bool) -> EventFilter:
     return flt
 
 
-def run_tail(app: App, req: TailRequest) -> TailResult:
+def run_tail(app: App, req: TailRequest, sink: EventSink) -> TailResult:
     """Show events until the limit, the timeout, Ctrl-C/SIGTERM or a closed stdout.
 
-    Raises InputError for bad values (before listening or connecting), UpstreamError when the
-    address cannot be bound (exit 5) or the sandbox answers that it is no stream.
+    Each event shown goes to `sink` (the render layer's printer). Raises InputError for bad
+    values (before listening or connecting), UpstreamError when the address cannot be bound
+    (exit 5) or the sandbox answers that it is no stream.
     """
     timeout = parse_duration(req.timeout, "--timeout") if req.timeout is not None else None
     if timeout is not None and timeout <= 0:
         raise InputError("--timeout must be above 0")
     if req.sandbox is not None:
-        result = _follow_sandbox(app, req, timeout)
+        result = _follow_sandbox(app, req, timeout, sink)
     else:
-        result = _listen(app, req, timeout)
+        result = _listen(app, req, timeout, sink)
     result.timeout = timeout
     return result
 
@@ -245,7 +225,7 @@ def run_tail(app: App, req: TailRequest) -> TailResult:
 # Listening --------------------------------------------------------------------------------------
 
 
-def _listen(app: App, req: TailRequest, timeout: float | None) -> TailResult:
+def _listen(app: App, req: TailRequest, timeout: float | None, output: EventSink) -> TailResult:
     from frigade_cli.receiver.tracking import Refused, TrackingReceiver
 
     terminal = app.terminal
@@ -256,7 +236,6 @@ def _listen(app: App, req: TailRequest, timeout: float | None) -> TailResult:
         check_url(req.forward_to, carries_secret=True, what="--forward-to URL")
     dedup_window = parse_duration(req.dedup_window, "--dedup-window")
     flt = _filter(req, listening=True)
-    output = _Output(app, req.json_output)
     if not is_loopback(host):
         terminal.warn(
             f"listening on {host}: anyone who can reach it can send events that are shown here"
@@ -421,7 +400,9 @@ class _Finished(Exception):
     """The tail has shown what it was asked to."""
 
 
-def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailResult:
+def _follow_sandbox(
+    app: App, req: TailRequest, timeout: float | None, output: EventSink
+) -> TailResult:
     from frigade_cli.sandbox.server import new_event_loop
 
     terminal = app.terminal
@@ -434,7 +415,6 @@ def _follow_sandbox(app: App, req: TailRequest, timeout: float | None) -> TailRe
     if unknown:
         raise InputError(f"--side {unknown[0]!r} is not one of {', '.join(SANDBOX_SIDES)}")
     flt = _filter(req, listening=False)
-    output = _Output(app, req.json_output)
     result = TailResult("sandbox", url)
     cursor = StreamCursor()
 

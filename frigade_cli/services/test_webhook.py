@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from frigade_cli import render
-from frigade_cli.app import App
-from frigade_cli.config import DEFAULT_API_URL, WEBHOOK_PATH
-from frigade_cli.durations import finite, parse_duration
-from frigade_cli.errors import (
+from frigade_cli.clients.delivery_report import DeliveryReport
+from frigade_cli.clients.frigade_webhook import WebhookSender, webhook_headers, webhook_url
+from frigade_cli.frigade.rules import check_webhook_key
+from frigade_cli.kernel.app import App
+from frigade_cli.kernel.durations import finite, parse_duration
+from frigade_cli.kernel.errors import (
     AuthError,
     FrigadeCliError,
     InputError,
@@ -22,21 +23,15 @@ from frigade_cli.errors import (
     UpstreamError,
     UsageError,
 )
-from frigade_cli.exit_codes import ExitCode
-from frigade_cli.http import RetryPolicy, check_url
-from frigade_cli.interrupts import StopSignals
-from frigade_cli.redact import redact_key
+from frigade_cli.kernel.exit_codes import ExitCode
+from frigade_cli.kernel.http import RetryPolicy, check_url
+from frigade_cli.kernel.interrupts import StopSignals
+from frigade_cli.kernel.redact import redact_key
+from frigade_cli.kernel.spool import check_spool
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
 from frigade_cli.segment.fixtures import ReadProgress
-from frigade_cli.spool import check_spool
-from frigade_cli.webhook import (
-    DeliveryReport,
-    WebhookSender,
-    check_webhook_key,
-    iter_batches,
-    parse_types,
-    webhook_headers,
-)
+from frigade_cli.segment.spool_format import SEGMENT_SPOOL
+from frigade_cli.segment.streams import iter_batches, parse_types
 
 if TYPE_CHECKING:
     from frigade_cli.sandbox import RunningSandbox
@@ -109,24 +104,31 @@ class TestWebhookRequest:
         return parse_duration(self.max_retry_wait, "--max-retry-wait")
 
 
-def webhook_url(app: App, flag: str | None) -> str:
-    """--url, else the profile's webhook_url, else the API URL + Frigade's Segment path."""
-    explicit = app.setting("webhook_url", flag)
-    if explicit:
-        return explicit
-    base = app.setting("api_url") or DEFAULT_API_URL
-    return base.rstrip("/") + WEBHOOK_PATH
+class TestWebhookView(Protocol):
+    """Where a run's results go as they become known (the render layer's view): the exact
+    requests of a dry run, `(method, url, headers, batch)` each, or the summary of a send."""
+
+    def dry_run(
+        self, requests: list[tuple[str, str, dict[str, str], Batch]], json_output: bool
+    ) -> None: ...
+
+    def summary(self, summary: dict[str, Any], json_output: bool) -> None: ...
 
 
-def run_test_webhook(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
-    """Do the whole run and render it; raise the error that sets the exit code when it failed."""
+def run_test_webhook(
+    app: App, req: TestWebhookRequest, view: TestWebhookView
+) -> DeliveryReport | None:
+    """Do the whole run, handing its results to `view` as they are known; raise the error that
+    sets the exit code when it failed (the summary is out by then)."""
     req.check()
     if req.sandbox:
-        return _run_on_sandbox(app, req)
-    return _run(app, req)
+        return _run_on_sandbox(app, req, view)
+    return _run(app, req, view)
 
 
-def _run_on_sandbox(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
+def _run_on_sandbox(
+    app: App, req: TestWebhookRequest, view: TestWebhookView
+) -> DeliveryReport | None:
     """The same run against a local sandbox, then a check that Frigade's side ingested it all."""
     # The sandbox's key and URL only: FRIGADE_API_KEY and the profile are for real services.
     from frigade_cli.sandbox import SandboxConfig, run_sandbox
@@ -136,13 +138,17 @@ def _run_on_sandbox(app: App, req: TestWebhookRequest) -> DeliveryReport | None:
         report = _run(
             app,
             replace(req, url=sandbox.webhook_url, api_key=sandbox.api_key, sandbox=False),
+            view,
             sandbox=sandbox,
         )
     return report
 
 
 def _run(
-    app: App, req: TestWebhookRequest, sandbox: RunningSandbox | None = None
+    app: App,
+    req: TestWebhookRequest,
+    view: TestWebhookView,
+    sandbox: RunningSandbox | None = None,
 ) -> DeliveryReport | None:
     terminal = app.terminal
     max_retry_wait = parse_duration(req.max_retry_wait, "--max-retry-wait")  # checked already
@@ -151,7 +157,7 @@ def _run(
     terminal.add_secret(key)
 
     # Checked whole first (memory flat), read again as it is sent.
-    spooled = check_spool(req.resend) if req.resend else None
+    spooled = check_spool(req.resend, SEGMENT_SPOOL) if req.resend else None
     url = req.url or (spooled.url if spooled and spooled.url else None)
     if not req.url and url and "****" in url:
         raise InputError(
@@ -191,7 +197,7 @@ def _run(
         if not key:
             terminal.warn("no API key configured: the Authorization header shows a placeholder")
         requests = [("POST", url, webhook_headers(key, b, req.signing_secret), b) for b in planned]
-        render.dry_run(terminal, requests, req.json_output)
+        view.dry_run(requests, req.json_output)
         events = sum(b.size for b in planned)
         terminal.info(
             f"dry run: {_count(events, 'event')} in {_count(len(planned), 'request')}, nothing sent"
@@ -230,7 +236,7 @@ def _run(
         summary = report.as_dict()
         if sandbox is not None:
             summary["sandbox"] = _sandbox_check(sandbox, summary["accepted"]["events"])
-        render.delivery_summary(terminal, summary, req.json_output)
+        view.summary(summary, req.json_output)
     not_generated = summary["unsent"]["not_generated"]
     if not_generated:
         made = "repeated fixture event" if req.fixtures else "synthetic event"

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from frigade_cli.app import App
-from frigade_cli.config import WEBHOOK_PATH
-from frigade_cli.durations import finite
-from frigade_cli.errors import InputError
-from frigade_cli.http import RetryPolicy, is_loopback
+from frigade_cli.kernel.app import App
+from frigade_cli.kernel.config import WEBHOOK_PATH
+from frigade_cli.kernel.durations import finite
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
     RULES_BY_CODE,
     DestinationInfo,
@@ -201,7 +201,7 @@ def _overrides(req: ValidateRequest) -> MappingOverrides:
 
 
 def _expected_url(app: App) -> str:
-    from frigade_cli.services.test_webhook import webhook_url
+    from frigade_cli.clients.frigade_webhook import webhook_url
 
     return webhook_url(app, None)
 
@@ -284,7 +284,7 @@ def _read_public_api(
     try:
         mappings = [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
     except MappingShapeError as exc:
-        from frigade_cli.errors import UpstreamError
+        from frigade_cli.kernel.errors import UpstreamError
 
         raise UpstreamError(
             f"Segment's Public API returned a subscription we cannot read: {exc}"
@@ -310,8 +310,8 @@ def _running_sandbox_key(base: str, timeout: float) -> str:
     """A running sandbox's private key, as its control API shows a generated one."""
     import httpx
 
-    from frigade_cli.errors import UpstreamError
-    from frigade_cli.http import make_client
+    from frigade_cli.kernel.errors import UpstreamError
+    from frigade_cli.kernel.http import make_client
 
     async def read() -> Any:
         async with make_client(timeout=timeout) as client:
@@ -387,7 +387,9 @@ def _live_finding(code: str, label: str, message: str) -> Finding:
 def _send_live(
     app: App, mapping: WebhookMapping, headers: dict[str, str], timeout: float
 ) -> Finding:
-    from frigade_cli.webhook import DeliveryReport, WebhookSender, build_messages, plan_batches
+    from frigade_cli.clients.delivery_report import DeliveryReport
+    from frigade_cli.clients.frigade_webhook import WebhookSender
+    from frigade_cli.segment.streams import build_messages, plan_batches
 
     label = mapping.label
     for value in headers.values():

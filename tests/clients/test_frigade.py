@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from frigade_cli.clients.frigade import FrigadeClient, FrigadeRecord, parse_properties
-from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy
+from frigade_cli.clients.frigade import FrigadeClient, FrigadeRecord
+from frigade_cli.frigade.rules import parse_properties
+from frigade_cli.kernel.errors import AuthError, InputError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy
 from frigade_cli.sandbox import RunningSandbox
 from tests.support.recorder import Answer, Recorder
 

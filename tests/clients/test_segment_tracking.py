@@ -17,8 +17,8 @@ from frigade_cli.clients.segment_tracking import (
     SegmentTrackingClient,
     complete_message,
 )
-from frigade_cli.errors import AuthError, InputError, UpstreamError
-from frigade_cli.http import RetryPolicy
+from frigade_cli.kernel.errors import AuthError, InputError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy
 from frigade_cli.sandbox import RunningSandbox
 from frigade_cli.sandbox.testing import wait_until
 from tests.support.recorder import Answer, Recorder

@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from frigade_cli.errors import InputError, UpstreamError
+from frigade_cli.kernel.errors import InputError, UpstreamError
 from frigade_cli.sandbox import RunningSandbox, SandboxConfig, run_sandbox
 from frigade_cli.sandbox.testing import fast_config, post_batch, sandbox_fixture
 from tests.sandbox.conftest import bearer, identify, track

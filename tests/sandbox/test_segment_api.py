@@ -199,7 +199,7 @@ def test_basic_auth_header_with_an_empty_password_is_what_segment_expects(
 
 
 def httpx_datetime(text: str) -> int:
-    from frigade_cli.clock import parse_iso_ms
+    from frigade_cli.kernel.clock import parse_iso_ms
 
     value = parse_iso_ms(text)
     assert value is not None

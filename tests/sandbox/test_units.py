@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from frigade_cli.clock import iso_from_ms, parse_iso_ms
-from frigade_cli.durations import parse_duration
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.clock import iso_from_ms, parse_iso_ms
+from frigade_cli.kernel.durations import parse_duration
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.receiver.tracking import quick_problem
 from frigade_cli.sandbox.graphql import masked_connection_data
 from frigade_cli.segment import jsjson

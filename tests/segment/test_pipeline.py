@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from frigade_cli.clients.delivery_report import DeliveryReport, LatencySample
+from frigade_cli.clients.frigade_webhook import WebhookSender
 from frigade_cli.segment.batching import make_batches
 from frigade_cli.segment.factory import MessageFactory
-from frigade_cli.webhook import DeliveryReport, LatencySample, WebhookSender, iter_messages
+from frigade_cli.segment.streams import iter_messages
 from tests.conftest import Cli
 from tests.support.recorder import Recorder
 

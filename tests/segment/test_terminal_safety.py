@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest import CaptureFixture
 
-from frigade_cli.output import Terminal, printable
+from frigade_cli.kernel.output import Terminal, printable
 from tests.conftest import Cli
 from tests.support.recorder import Answer, Recorder
 

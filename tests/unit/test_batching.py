@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, batch_encoded, make_batches
 from frigade_cli.segment.factory import MessageFactory
 from frigade_cli.segment.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES

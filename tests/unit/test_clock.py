@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from frigade_cli.clock import is_iso_8601, iso_from_ms, parse_iso_ms
+from frigade_cli.kernel.clock import is_iso_8601, iso_from_ms, parse_iso_ms
 
 # 2026-11-29T10:00:01Z is 1795946401 s after the epoch (Node: Date.parse gives 1795946401000).
 AT = 1_795_946_401_000

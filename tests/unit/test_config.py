@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frigade_cli.config import (
+from frigade_cli.kernel.config import (
     DEFAULT_API_URL,
     SETTINGS,
     Config,
@@ -16,7 +16,7 @@ from frigade_cli.config import (
     state_dir,
     write_private,
 )
-from frigade_cli.errors import ConfigError
+from frigade_cli.kernel.errors import ConfigError
 
 KEY = "api_private_8f3k2Lq9ZxW7abcd"
 

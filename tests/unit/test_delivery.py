@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from frigade_cli.clients.frigade_webhook import webhook_headers
 from frigade_cli.segment.batching import Batch
 from frigade_cli.segment.delivery import delivery_headers
-from frigade_cli.webhook import webhook_headers
 
 SEGMENT_DEFAULTS = {
     "accept": "*/*",

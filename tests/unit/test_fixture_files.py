@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment.fixtures import (
     Override,
     ReadProgress,

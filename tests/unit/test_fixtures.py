@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment.fixtures import (
     Override,
     fixtures_dir,

@@ -11,8 +11,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from frigade_cli.errors import InputError
-from frigade_cli.http import (
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.http import (
     USER_AGENT,
     RetryPolicy,
     check_url,

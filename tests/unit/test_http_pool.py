@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from frigade_cli.http import USER_AGENT, PooledSender, environment_proxy
+from frigade_cli.kernel.http import USER_AGENT, PooledSender, environment_proxy
 from tests.support.recorder import Answer, Recorder
 
 KEY = "api_private_8f3k2Lq9ZxW7abcd"
@@ -135,7 +135,7 @@ def test_loopback_and_no_proxy_hosts_go_direct(monkeypatch: pytest.MonkeyPatch) 
 
 ABANDON = """
 import asyncio, sys
-from frigade_cli.http import PooledSender
+from frigade_cli.kernel.http import PooledSender
 
 async def main():
     sender = PooledSender(sys.argv[1])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from frigade_cli.errors import InputError
-from frigade_cli.keys import check_key_text, check_private_key, strip_bearer
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.keys import check_key_text, check_private_key, strip_bearer
 
 KEY = "api_private_8f3k2Lq9ZxW7abcd"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frigade_cli.latency import Gate, LatencyReport, PathResult, Sample, check_gates
+from frigade_cli.kernel.latency import Gate, LatencyReport, PathResult, Sample, check_gates
 
 
 def samples(path: str, latencies: list[float | None]) -> PathResult:

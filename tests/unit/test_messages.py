@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 from frigade_cli.segment.messages import (
     MAX_MESSAGE_BYTES,
     MESSAGE_TYPES,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from frigade_cli.redact import redact_headers, redact_key, redact_text
+from frigade_cli.kernel.redact import redact_headers, redact_key, redact_text
 
 PRIVATE = "api_private_8f3k2Lq9ZxW7abcd"
 PUBLIC = "api_public_Q2w3E4r5T6y7wxyz"

@@ -9,8 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from frigade_cli.errors import InputError, UnsavedError
-from frigade_cli.spool import SpooledBatch, check_spool, read_spool, write_spool
+from frigade_cli.kernel import spool
+from frigade_cli.kernel.errors import InputError, UnsavedError
+from frigade_cli.kernel.spool import SpooledBatch
+from frigade_cli.segment.spool_format import SEGMENT_SPOOL
+
+
+def write_spool(batches, path=None, secrets=()):  # type: ignore[no-untyped-def]
+    return spool.write_spool(batches, path, secrets, codec=SEGMENT_SPOOL)
+
+
+def read_spool(path):  # type: ignore[no-untyped-def]
+    return spool.read_spool(path, SEGMENT_SPOOL)
+
+
+def check_spool(path):  # type: ignore[no-untyped-def]
+    return spool.check_spool(path, SEGMENT_SPOOL)
+
 
 MESSAGE = {"type": "identify", "userId": "u1", "messageId": "m1"}
 

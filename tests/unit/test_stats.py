@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from frigade_cli.stats import Distribution, histogram, percentile
+from frigade_cli.kernel.stats import Distribution, histogram, percentile
 
 
 def test_percentiles_of_one_to_ten_computed_by_hand():

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from frigade_cli.errors import InputError
-from frigade_cli.redact import redact_text
-from frigade_cli.render import event_line
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.redact import redact_text
+from frigade_cli.render.tail import event_line
 from frigade_cli.sandbox.events import EventHub, StreamFilter, sse_bytes
 from frigade_cli.segment.event_filter import EventFilter, group_of
 from frigade_cli.segment.write_key import check_write_key

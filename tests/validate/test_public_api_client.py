@@ -17,8 +17,8 @@ from frigade_cli.clients.segment_public_api import (
     SegmentPublicApi,
     retry_hint,
 )
-from frigade_cli.errors import AuthError, UpstreamError
-from frigade_cli.http import RetryPolicy
+from frigade_cli.kernel.errors import AuthError, UpstreamError
+from frigade_cli.kernel.http import RetryPolicy
 from frigade_cli.sandbox.public_api import DESTINATION_ID, SUBSCRIPTION_ID
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import sandbox_fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frigade_cli.render_validate import github_annotations
+from frigade_cli.render.validate import github_annotations
 from frigade_cli.segment.mapping import Finding, WebhookMapping
 from frigade_cli.services.validate import ValidationReport
 

@@ -1,8 +1,8 @@
 """End-to-end latency of marked events: samples, per-path figures, gates, batch-size advice.
 
 Pure data and arithmetic (no I/O); `frigade_cli.services.latency_check` fills it in and
-`frigade_cli.render_latency_check` shows it. Every duration is in milliseconds unless its name
-ends in `_s`. Percentiles use the one method of `frigade_cli.stats`.
+`frigade_cli.render.latency_check` shows it. Every duration is in milliseconds unless its name
+ends in `_s`. Percentiles use the one method of `frigade_cli.kernel.stats`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from frigade_cli.errors import FrigadeCliError
-from frigade_cli.stats import FIGURES, Distribution
+from frigade_cli.kernel.errors import FrigadeCliError
+from frigade_cli.kernel.stats import FIGURES, Distribution
 
 PATHS = ("segment", "direct", "api")
 PATH_HELP = {

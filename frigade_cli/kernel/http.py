@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from frigade_cli import __version__
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 
 if TYPE_CHECKING:
     import httpx
@@ -245,7 +245,7 @@ def make_client(
 
 
 def _logging_hooks(log: Callable[[str], None]) -> dict[str, list[Any]]:
-    from frigade_cli.redact import redact_headers, redact_text
+    from frigade_cli.kernel.redact import redact_headers, redact_text
 
     async def on_request(request: httpx.Request) -> None:
         request.extensions["frigade_started"] = time.perf_counter()
@@ -389,13 +389,13 @@ class PooledSender:
         return response
 
     def _log_request(self, method: str, content: bytes, headers: dict[str, str]) -> None:
-        from frigade_cli.redact import redact_headers
+        from frigade_cli.kernel.redact import redact_headers
 
         shown = ", ".join(f"{k}: {v}" for k, v in redact_headers(headers.items()))
         self._log_line(f"> {method} {self.url} ({len(content)} bytes) [{shown}]")
 
     def _log_line(self, text: str) -> None:
-        from frigade_cli.redact import redact_text
+        from frigade_cli.kernel.redact import redact_text
 
         assert self.log is not None
         # The URL and other headers may hold a key too (a query parameter, a custom header).

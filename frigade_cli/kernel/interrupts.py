@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.kernel.exit_codes import ExitCode
 
 
 class TerminateSignal(KeyboardInterrupt):

@@ -6,8 +6,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from frigade_cli.config import Config
-from frigade_cli.output import Terminal
+from frigade_cli.kernel.config import Config
+from frigade_cli.kernel.output import Terminal
 
 if TYPE_CHECKING:
     import typer
@@ -29,10 +29,10 @@ class App:
         InputError (exit 3) for a flag given empty (`--write-key "$UNSET"` in a script), which
         must not fall back to the environment or a profile's value in silence.
         """
-        from frigade_cli.config import SETTINGS
+        from frigade_cli.kernel.config import SETTINGS
 
         if flag_value is not None and not flag_value.strip():
-            from frigade_cli.errors import InputError
+            from frigade_cli.kernel.errors import InputError
 
             raise InputError(
                 f"the {SETTINGS[key].help.split(' (')[0]} given on the command line is empty",

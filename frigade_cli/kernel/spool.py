@@ -1,4 +1,7 @@
-"""Batches that could not be delivered, kept as NDJSON so `--resend FILE` can send them again."""
+"""Batches that could not be delivered, kept as NDJSON so `--resend FILE` can send them again.
+
+The file format is the kernel's; what a message is and how it is written (JSON as JavaScript
+writes it, Segment's message checks) is the caller's, passed in as a `SpoolCodec`."""
 
 from __future__ import annotations
 
@@ -6,17 +9,31 @@ import contextlib
 import itertools
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from frigade_cli.clock import now_iso
-from frigade_cli.config import state_dir, write_private
-from frigade_cli.errors import InputError, UnsavedError
-from frigade_cli.redact import redact_text
-from frigade_cli.segment import jsjson
+from frigade_cli.kernel.clock import now_iso
+from frigade_cli.kernel.config import state_dir, write_private
+from frigade_cli.kernel.errors import InputError, UnsavedError
+from frigade_cli.kernel.redact import redact_text
+
+
+@dataclass(frozen=True)
+class SpoolCodec:
+    """How a spool's lines are written and read, and how one message is checked.
+
+    `dumps(record) -> bytes` (one line, no newline); `loads(bytes) -> Any`, raising
+    `decode_error` (which has a `msg`) on invalid JSON; `check(message) -> str | None`, the
+    problem with one message or None.
+    """
+
+    dumps: Callable[[Any], bytes]
+    loads: Callable[[bytes], Any]
+    decode_error: type[ValueError]
+    check: Callable[[Any], str | None]
 
 
 @dataclass
@@ -53,6 +70,8 @@ def write_spool(
     batches: Iterable[SpooledBatch],
     path: Path | None = None,
     secrets: Iterable[str | None] = (),
+    *,
+    codec: SpoolCodec,
 ) -> Path | None:
     """Write the batches (one JSON line each, mode 0600); None when there is nothing to keep.
 
@@ -75,9 +94,7 @@ def write_spool(
         with open(partial, "wb", buffering=1 << 20) as out:
             for batch in pending:
                 events += len(batch.messages)
-                # As JavaScript writes them: messages a fixture may hold (a lone surrogate, a
-                # big integer) are kept exactly, so a resend sends the bytes the first one did.
-                out.write(jsjson.dumps(batch.record(secrets)) + b"\n")
+                out.write(codec.dumps(batch.record(secrets)) + b"\n")
         os.replace(partial, target)
     except OSError as exc:
         # Count what was left to write too: the message must say how many events are lost.
@@ -103,14 +120,15 @@ class SpoolSummary:
     url: str
     batches: int
     events: int
+    codec: SpoolCodec
 
     def batches_iter(self) -> Iterator[SpooledBatch]:
         """Its batches, read again one line at a time (memory stays flat); InputError (exit 3)
         if the file changed into something invalid since it was checked."""
-        return _iter_spool(self.path)
+        return _iter_spool(self.path, self.codec)
 
 
-def check_spool(path: Path) -> SpoolSummary:
+def check_spool(path: Path, codec: SpoolCodec) -> SpoolSummary:
     """Read a spool file once, line by line, checking every message as a fixture message is,
     keeping only counts (memory stays flat however large the file).
 
@@ -120,28 +138,26 @@ def check_spool(path: Path) -> SpoolSummary:
     """
     url: str | None = None
     batches = events = 0
-    for batch in _iter_spool(path):
+    for batch in _iter_spool(path, codec):
         if url is None:
             url = batch.url
         batches += 1
         events += len(batch.messages)
     if not batches:
         raise InputError(f"{path}: the spool file holds no batches")
-    return SpoolSummary(path=path, url=url or "", batches=batches, events=events)
+    return SpoolSummary(path=path, url=url or "", batches=batches, events=events, codec=codec)
 
 
-def read_spool(path: Path) -> list[SpooledBatch]:
+def read_spool(path: Path, codec: SpoolCodec) -> list[SpooledBatch]:
     """Every batch of a spool file, in a list (small files; `check_spool` streams). Errors as
     `check_spool`."""
-    batches = list(_iter_spool(path))
+    batches = list(_iter_spool(path, codec))
     if not batches:
         raise InputError(f"{path}: the spool file holds no batches")
     return batches
 
 
-def _iter_spool(path: Path) -> Iterator[SpooledBatch]:
-    from frigade_cli.segment.messages import message_problem
-
+def _iter_spool(path: Path, codec: SpoolCodec) -> Iterator[SpooledBatch]:
     try:
         handle = open(path, "rb")  # noqa: SIM115  # closed below; the generator owns it
     except OSError as exc:
@@ -159,16 +175,18 @@ def _iter_spool(path: Path) -> Iterator[SpooledBatch]:
             if not line.strip():
                 continue
             try:
-                record = jsjson.loads(line)
-            except jsjson.JSONDecodeError as exc:
-                raise InputError(f"{path} line {number}: invalid JSON ({exc.msg})") from None
+                record = codec.loads(line)
+            except codec.decode_error as exc:
+                raise InputError(
+                    f"{path} line {number}: invalid JSON ({getattr(exc, 'msg', exc)})"
+                ) from None
             messages = record.get("messages") if isinstance(record, dict) else None
             if not isinstance(messages, list):
                 raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
             if not messages:
                 raise InputError(f"{path} line {number}: the 'messages' array is empty")
             for index, message in enumerate(messages, start=1):
-                problem = message_problem(message)
+                problem = codec.check(message)
                 if problem:
                     raise InputError(f"{path} line {number} message {index}: {problem}")
             yield SpooledBatch(

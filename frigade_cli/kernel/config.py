@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frigade_cli.errors import ConfigError
+from frigade_cli.kernel.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -244,9 +244,9 @@ def check_value(key: str, value: str) -> str:
     URLs must be absolute http(s) URLs (the one URL check); `api_key` a Frigade private key;
     other secrets plain ASCII with no spaces (they go in HTTP headers).
     """
-    from frigade_cli.errors import InputError
-    from frigade_cli.http import check_url
-    from frigade_cli.keys import check_key_text, check_private_key
+    from frigade_cli.kernel.errors import InputError
+    from frigade_cli.kernel.http import check_url
+    from frigade_cli.kernel.keys import check_key_text, check_private_key
 
     try:
         if key in URL_SETTINGS:

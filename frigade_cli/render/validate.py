@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from frigade_cli.output import Terminal
+    from frigade_cli.kernel.output import Terminal
     from frigade_cli.services.validate import ValidationReport
 
 _HEADINGS = {"error": "errors", "warning": "warnings", "info": "info"}

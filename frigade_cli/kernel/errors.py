@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frigade_cli.exit_codes import ExitCode
+from frigade_cli.kernel.exit_codes import ExitCode
 
 
 class FrigadeCliError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 
 PRIVATE_PREFIX = "api_private_"
 PUBLIC_PREFIX = "api_public_"
@@ -37,7 +37,7 @@ def check_key_text(key: str, what: str = "the API key") -> str:
 def check_private_key(key: str, what: str = "the API key", *, strict: bool = False) -> str:
     """A Frigade private key, `Bearer ` removed; InputError (exit 3) for a public key, a key that
     cannot be sent, and (with `strict`, when storing it) one without the `api_private_` prefix."""
-    from frigade_cli.redact import redact_key
+    from frigade_cli.kernel.redact import redact_key
 
     key = check_key_text(strip_bearer(key), what)
     if key.startswith(PUBLIC_PREFIX):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from frigade_cli.errors import InputError
+from frigade_cli.kernel.errors import InputError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from frigade_cli.redact import redact_text
+from frigade_cli.kernel.redact import redact_text
 
 # C0 and C1 control characters but tab and newline: text a server sent (an error body, an
 # event name) must not move the cursor, recolour or clear the reader's terminal.

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frigade_cli.errors import InputError
-from frigade_cli.latency import PATH_HELP, LatencyReport, PathResult, Sample, WaitEstimate
-from frigade_cli.stats import FIGURES, histogram
+from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.latency import PATH_HELP, LatencyReport, PathResult, Sample, WaitEstimate
+from frigade_cli.kernel.stats import FIGURES, histogram
 
 if TYPE_CHECKING:
-    from frigade_cli.output import Terminal
+    from frigade_cli.kernel.output import Terminal
     from frigade_cli.services.latency_check import Progress
 
 BAR = "█"

@@ -1,0 +1,1 @@
+"""Frigade's own rules, with no I/O: its keys, its answers, its record shapes."""

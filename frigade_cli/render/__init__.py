@@ -1,0 +1,1 @@
+"""What the user sees: one module per command, the only place that formats output."""
