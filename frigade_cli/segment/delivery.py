@@ -96,7 +96,9 @@ def delivery_headers(
         if value == "undefined":
             headers.pop(key, None)
         else:
-            put(name, value)
+            # Whitespace around a value is not part of it (RFC 9110, section 5.5): receivers drop
+            # what Node sends, and the HTTP layer refuses to send it.
+            put(name, value.strip(" \t"))
     put("Content-Type", JSON_CONTENT_TYPE)
     put_missing("Accept", "*/*")
     put_missing("User-Agent", NODE_FETCH_USER_AGENT)
