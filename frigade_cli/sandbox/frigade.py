@@ -2,12 +2,13 @@
 
 - `POST /v1/thirdParty/cdp/segment` (private key): Segment's webhook; a JSON array of Segment
   messages or one object. identify merges the user's properties (traits); group merges the group's
-  properties and adds the user to it; track appends to the user's `trackingEvents` with
-  `createdAt` = ingest time and the message's `messageId`; page and screen are kept as tracking
-  events named `Viewed <name> Page` / `Viewed <name> Screen` (`Loaded a Page` / `Loaded a Screen`
-  without a name, as Segment names them for event-only tools); alias is counted only. A message
-  with no userId is keyed by its anonymousId.
-- `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known.
+  properties and adds the user to it; track appends `{event, properties, createdAt}` (ingest
+  time), as Frigade documents it, to the user's `trackingEvents`; page and screen are kept as
+  tracking events named `Viewed <name> Page` / `Viewed <name> Screen` (`Loaded a Page` /
+  `Loaded a Screen` without a name, as Segment names them for event-only tools); alias is counted
+  only. A message with no userId is keyed by its anonymousId.
+- `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known; `properties`
+  as an object, as documented (or, with the `properties: "string"` setting, JSON-encoded).
 - `POST /v1/public/{users,groups,sessions,flowStates}` (public or private key); `properties` may
   be an object or a JSON-encoded string.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
@@ -159,7 +160,6 @@ def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str
                 event,
                 _properties(message.get("properties")),
                 at,
-                message.get("messageId"),
             )
         elif type_ == "identify":
             if not user_id:
@@ -183,7 +183,6 @@ def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str
                 _page_event(message, "Page" if type_ == "page" else "Screen"),
                 _properties(message.get("properties")),
                 at,
-                message.get("messageId"),
             )
         elif type_ != "alias":
             ignored += 1
@@ -309,7 +308,14 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         record = records.get(key)
         if record is None:
             return frigade_error(404, f"{noun} {key} not found")
-        return json_response(record.to_json())
+        body = record.to_json()
+        if sandbox.config.properties == "string":  # the undocumented form some answers take
+            body["properties"] = orjson.dumps(body["properties"]).decode()
+            body["trackingEvents"] = [
+                {**e, "properties": orjson.dumps(e["properties"]).decode()}
+                for e in body["trackingEvents"]
+            ]
+        return json_response(body)
 
     async def get_user(request: Request) -> Response:
         return read_back(request, "userId", store.users, "User")
@@ -442,7 +448,8 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
 
     async def graphql(request: Request) -> Response:
         body = await json_body(request, object_only=False)
-        status, result = execute_graphql(store, body)
+        masked = sandbox.config.connection_data == "masked"
+        status, result = execute_graphql(store, body, mask_connection_data=masked)
         return json_response(result, status)
 
     return [

@@ -75,6 +75,13 @@ def failing_frigade() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
+def string_properties() -> Iterator[RunningSandbox]:
+    """A sandbox that reads `properties` back JSON-encoded (a form Frigade's answers may take)."""
+    with run_sandbox(fast_config(properties="string")) as running:
+        yield running
+
+
+@pytest.fixture
 def no_track_delivery() -> Iterator[RunningSandbox]:
     """A sandbox whose destination delivers identify only: a track event never reaches Frigade."""
     with run_sandbox(fast_config(destination={"event_types": ("identify",)})) as running:
@@ -158,6 +165,15 @@ def test_each_path_delivers_its_marked_events_to_frigade(
     received = sandbox.stats()["segment"]["received_by_type"].get("track", 0)
     assert received == (3 if path == "segment" else 0)
     assert sandbox.api_key not in result.output and sandbox.write_key not in result.output
+
+
+def test_samples_are_found_when_properties_come_back_json_encoded(
+    cli: Cli, string_properties: RunningSandbox
+):
+    result = measure(cli, string_properties, "--path", "direct", "--samples", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["failures"] == 0
 
 
 def test_compare_measures_every_path_and_the_api_is_faster_than_batching(cli: Cli):
