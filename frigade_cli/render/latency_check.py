@@ -310,7 +310,8 @@ def write_files(
     junit: Path | None,
     step_summary: str | None,
 ) -> str | None:
-    """Write the JUnit file, append to the step summary (both redacted).
+    """Write the JUnit file, append to the step summary (both redacted, and control characters
+    escaped: `kernel.output.document_text`).
 
     Never raises: a step summary that cannot be written is a warning; so is a JUnit file that
     cannot, and then its message is returned, for the caller to exit 3 with unless the run's own
@@ -331,9 +332,11 @@ def write_files(
 
 
 def _write(terminal: Terminal, path: Path, text: str, *, append: bool, what: str) -> str | None:
+    from frigade_cli.kernel.output import document_text
+
     try:
         with path.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write(terminal.redact(text))
+            handle.write(document_text(terminal.redact(text)))
     except OSError as exc:
         return f"cannot write {what} file {path}: {exc.strerror or exc}"
     return None

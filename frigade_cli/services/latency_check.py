@@ -198,6 +198,10 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
             f"--user-id must start with {USER_PREFIX!r}, so marked events can be told apart "
             "from real traffic and cleaned up"
         )
+    if any("\ud800" <= c <= "\udfff" for c in user_id):
+        # A command line that is not UTF-8 (Python keeps its bytes as lone surrogates): JSON
+        # cannot carry it to Frigade.
+        raise InputError("--user-id holds bytes that are not UTF-8: give it in UTF-8")
     result = Plan(
         paths=list(PATHS) if req.compare else [path],
         samples=req.samples,

@@ -360,6 +360,41 @@ def test_step_summary_gets_a_markdown_table_appended(
     assert "| p99 <= 30,000 ms | api | pass |" in text
 
 
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [("ci\x1b[31m", "ci\\x1b[31m"), ("ci\x00\x85", "ci\\x00\\x85"), ("ci\x7f\t", "ci\\x7f\t")],
+)
+def test_control_characters_from_flags_are_escaped_in_the_junit_and_summary_files(
+    cli: Cli,
+    sandbox: RunningSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+    written: str,
+):
+    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    user_id = PREFIX + given
+    result = measure(cli, sandbox, "--path", "api", "--samples", "1", "--junit", str(junit),
+                     "--user-id", user_id)  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    root = ET.parse(junit).getroot()  # well-formed XML: it parses
+    [user] = [p for p in root.iter("property") if p.get("name") == "user_id"]
+    assert user.get("value") == PREFIX + written
+    for text in (junit.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")):
+        assert not any((ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+def test_a_user_id_that_is_not_utf8_is_refused_with_exit_3(cli: Cli, sandbox: RunningSandbox):
+    # What Python makes of a command-line argument holding invalid UTF-8 bytes.
+    result = measure(cli, sandbox, "--path", "api", "--user-id", PREFIX + "ci\udcff")
+
+    assert result.exit_code == 3
+    assert "not UTF-8" in result.stderr
+
+
 def test_junit_has_one_testcase_per_gate_and_the_breach_as_failure(
     cli: Cli, sandbox: RunningSandbox, tmp_path: Path
 ):
