@@ -15,7 +15,7 @@ _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 def rules_table() -> list[str]:
     """The rules as Markdown table lines (the README's table is this text)."""
-    from frigade_cli.segment.mapping import RULES
+    from frigade_cli.segment.rules import RULES
 
     lines = [
         "| code | name | severity | field | checks | fix |",
@@ -38,7 +38,7 @@ def rules(terminal: Terminal, json_output: bool) -> None:
     """`--list-rules`: every rule, as a Markdown table or JSON."""
     from dataclasses import asdict
 
-    from frigade_cli.segment.mapping import RULES
+    from frigade_cli.segment.rules import RULES
 
     if json_output:
         terminal.json({"rules": [asdict(rule) for rule in RULES]})
@@ -133,6 +133,6 @@ def _advice(terminal: Terminal, advice: dict[str, Any]) -> None:
 
 
 def _rule_name(code: str) -> str:
-    from frigade_cli.segment.mapping import RULES_BY_CODE
+    from frigade_cli.segment.rules import RULES_BY_CODE
 
     return RULES_BY_CODE[code].name

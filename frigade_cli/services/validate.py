@@ -15,21 +15,23 @@ from frigade_cli.kernel.durations import finite
 from frigade_cli.kernel.errors import InputError
 from frigade_cli.kernel.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
-    RULES_BY_CODE,
     DestinationInfo,
     Expectations,
-    Finding,
     MappingOverrides,
     MappingShapeError,
     WebhookMapping,
-    advice,
-    check_mappings,
-    find_rule,
     is_masked,
     parse_header,
     subscriptions_in,
 )
 from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_document
+from frigade_cli.segment.rules import (
+    RULES_BY_CODE,
+    Finding,
+    advice,
+    check_mappings,
+    find_rule,
+)
 
 URL_RULES = ("V101", "V102", "V103", "V104")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -308,27 +310,9 @@ def _sandbox_base(app: App, req: ValidateRequest) -> Iterator[tuple[str, str]]:
 
 def _running_sandbox_key(base: str, timeout: float) -> str:
     """A running sandbox's private key, as its control API shows a generated one."""
-    import httpx
+    from frigade_cli.clients.sandbox_control import read_sandbox
 
-    from frigade_cli.kernel.errors import UpstreamError
-    from frigade_cli.kernel.http import make_client
-
-    async def read() -> Any:
-        async with make_client(timeout=timeout) as client:
-            response = await client.get(base + "/_sandbox/config")
-            response.raise_for_status()
-            return response.json()
-
-    try:
-        key = str(asyncio.run(read())["keys"]["api_key"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        raise UpstreamError(f"cannot read the sandbox at {base}: {exc}") from None
-    if "*" in key:
-        raise InputError(
-            "the sandbox was started with its own --api-key, which it does not show",
-            hint="pass that key with --token",
-        )
-    return key
+    return read_sandbox(base, timeout).require("api_key", "--token")
 
 
 # --live ------------------------------------------------------------------------------------------

@@ -10,16 +10,13 @@ from typing import Any
 import pytest
 
 from frigade_cli.segment.mapping import (
-    RULES,
     DestinationInfo,
     Expectations,
-    Finding,
     MappingShapeError,
     WebhookMapping,
-    check_mappings,
-    edit_distance,
     subscriptions_in,
 )
+from frigade_cli.segment.rules import RULES, Finding, check_mappings, edit_distance
 
 FIXTURE = (
     Path(__file__).parent.parent / "validate" / "fixtures" / "webhook-mapping-recommended.json"

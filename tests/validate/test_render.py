@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from frigade_cli.render.validate import github_annotations
-from frigade_cli.segment.mapping import Finding, WebhookMapping
+from frigade_cli.segment.mapping import WebhookMapping
+from frigade_cli.segment.rules import Finding
 from frigade_cli.services.validate import ValidationReport
 
 

@@ -250,7 +250,7 @@ def test_github_annotations(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_list_rules_prints_every_rule(cli: Cli) -> None:
-    from frigade_cli.segment.mapping import RULES
+    from frigade_cli.segment.rules import RULES
 
     result = validate(cli, "--list-rules")
     assert result.exit_code == 0

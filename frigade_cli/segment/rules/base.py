@@ -1,0 +1,64 @@
+"""What a rule is and what it finds: the data every rule family is written in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named check: stable code, severity, the field it looks at, what it means, how to fix."""
+
+    code: str
+    name: str
+    severity: str
+    field: str
+    summary: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or note) about one mapping."""
+
+    code: str
+    severity: str
+    mapping: str
+    field: str
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "mapping": self.mapping,
+            "field": self.field,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def register(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """Make a family's rules known to `finding`; ValueError for a code or name used twice."""
+    for rule in rules:
+        if rule.code in _REGISTRY or any(r.name == rule.name for r in _REGISTRY.values()):
+            raise ValueError(f"rule {rule.code} {rule.name} is defined twice")
+        if rule.severity not in SEVERITIES:
+            raise ValueError(f"rule {rule.code}: unknown severity {rule.severity!r}")
+        _REGISTRY[rule.code] = rule
+    return rules
+
+
+def finding(
+    code: str, mapping: str, message: str, fix: str | None = None, field: str | None = None
+) -> Finding:
+    """A finding of rule `code` about `mapping`, with the rule's severity, field and fix unless
+    this finding has a more precise one. KeyError for a code no family registered."""
+    rule = _REGISTRY[code]
+    return Finding(code, rule.severity, mapping, field or rule.field, message, fix or rule.fix)
