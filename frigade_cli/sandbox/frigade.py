@@ -10,7 +10,8 @@
 - `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known; `properties`
   as an object, as documented (or, with the `properties: "string"` setting, JSON-encoded).
 - `POST /v1/public/{users,groups,sessions,flowStates}` (public or private key); `properties` may
-  be an object or a JSON-encoded string.
+  be an object or a JSON-encoded string. A flowStates body with neither `flowSlug` nor
+  `actionType` is a read (what `@frigade/js` sends as each session starts): it changes nothing.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
 
 Answers as Frigade's (NestJS on Fastify) are described in FrigadeHQ/frigade-engage-skill,
@@ -74,6 +75,8 @@ EMPTY_JSON_BODY = {
 }
 # Every actionType Frigade's UserFlowStateDTO takes; only some are forwarded (see forward.py).
 FLOW_ACTION_TYPES = (*ACTION_TYPES, "NOT_STARTED_STEP", "NOT_STARTED_FLOW")
+# A user's flow states, as flowStates answers them (read or written): the sandbox has no flows.
+FLOW_STATES = {"eligibleFlows": [], "ineligibleFlows": []}
 
 
 class FrigadeParts(SandboxParts, Protocol):
@@ -406,6 +409,11 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         body = await json_body(request)
         user_id = _required_id(body, "userId")
         flow_slug = body.get("flowSlug")
+        if flow_slug is None and body.get("actionType") is None:
+            # A read, as Frigade's SDK starts every session: `{userId, groupId?, context}`
+            # and no flow; it changes nothing and answers the user's flow states.
+            _required_id(body, "groupId", required=False)
+            return json_response(FLOW_STATES, 201)
         if not isinstance(flow_slug, str) or not flow_slug:
             raise BadRequest("flowSlug is required")
         step_id = body.get("stepId")
@@ -432,8 +440,7 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         recorded("flowState", record, at)
         if action_type in ACTION_TYPES:
             sandbox.forwarder.forward(record)
-        # The user's flow states after the action; the sandbox has no flows to list.
-        return json_response({"eligibleFlows": [], "ineligibleFlows": []}, 201)
+        return json_response(FLOW_STATES, 201)
 
     async def graphql(request: Request) -> Response:
         body = await json_body(request, object_only=False)

@@ -260,6 +260,19 @@ def test_flow_states_refuses_incomplete_actions(
     assert problem in response.json()["message"]
 
 
+def test_flow_states_with_no_flow_is_a_read_that_changes_nothing(sb: RunningSandbox) -> None:
+    # What @frigade/js sends as every session starts (tests/oracles runs the SDK itself).
+    body = {"userId": "u1", "groupId": "g1", "context": {"url": "https://app.example/"}}
+
+    response = sb.client.post("/v1/public/flowStates", json=body, headers=bearer(sb.public_key))
+
+    assert response.status_code == 201
+    assert response.json() == {"eligibleFlows": [], "ineligibleFlows": []}
+    assert get_user(sb, "u1").status_code == 404  # nothing was written
+    assert sb.stats()["forward"]["flow_states"] == 0
+    assert recent_events(sb, side="frigade") == []
+
+
 def test_flow_states_records_the_action(sb: RunningSandbox) -> None:
     response = sb.client.post(
         "/v1/public/flowStates",
