@@ -76,7 +76,7 @@ EMPTY_JSON_BODY = {
 # Every actionType Frigade's UserFlowStateDTO takes; only some are forwarded (see forward.py).
 FLOW_ACTION_TYPES = (*ACTION_TYPES, "NOT_STARTED_STEP", "NOT_STARTED_FLOW")
 # A user's flow states, as flowStates answers them (read or written): the sandbox has no flows.
-FLOW_STATES = {"eligibleFlows": [], "ineligibleFlows": []}
+FLOW_STATES: dict[str, list[Any]] = {"eligibleFlows": [], "ineligibleFlows": []}
 
 
 class FrigadeParts(SandboxParts, Protocol):
