@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from typing import Any
 
 _KEYS = ["0", "1", "2", "10", "01", "-1", "1.5", "4294967294", "4294967295", "a", "b", "z"]
 _KEYS += ["plan", "amount", "é", "\u2028", "k\u0000", "🚀", "\ud800"]
@@ -116,6 +117,27 @@ class Writer:
             fields.append(f"{json.dumps(key)}:{self.value()}")
         rng.shuffle(fields)
         return "{" + ",".join(fields) + "}"
+
+
+def plain_value(rng: random.Random, depth: int = 0) -> Any:
+    """A JSON value as an application would send it (Python, JavaScript agree on each)."""
+    kind = rng.randrange(6 if depth < 2 else 4)
+    if kind == 0:
+        return rng.randint(-(10**6), 10**6)
+    if kind == 1:
+        return rng.choice(["pro", "Zoë", "日本", "a b", "", "🚀"])
+    if kind == 2:
+        return rng.choice([True, False, None, 0.5])
+    if kind == 3:
+        return f"v{rng.randrange(1000)}"
+    if kind == 4:
+        return [plain_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {f"k{n}": plain_value(rng, depth + 1) for n in range(rng.randint(0, 3))}
+
+
+def plain_properties(rng: random.Random) -> dict[str, Any]:
+    """0 to 4 properties of `plain_value`s."""
+    return {f"p{n}": plain_value(rng) for n in range(rng.randint(0, 4))}
 
 
 # Mapping headers: realistic names, Segment's own names in other cases, repeats by case, values a

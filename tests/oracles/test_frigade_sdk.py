@@ -15,6 +15,7 @@ import pytest
 from frigade_cli.sandbox import run_sandbox
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config
+from tests.oracles import corpus
 from tests.oracles.conftest import Oracles
 
 SEED = 20261203
@@ -24,25 +25,6 @@ SEED = 20261203
 def sandbox() -> Iterator[RunningSandbox]:
     with run_sandbox(fast_config()) as running:
         yield running
-
-
-def value(rng: random.Random, depth: int = 0) -> Any:
-    kind = rng.randrange(6 if depth < 2 else 4)
-    if kind == 0:
-        return rng.randint(-(10**6), 10**6)
-    if kind == 1:
-        return rng.choice(["pro", "Zoë", "日本", "a b", "", "🚀"])
-    if kind == 2:
-        return rng.choice([True, False, None, 0.5])
-    if kind == 3:
-        return f"v{rng.randrange(1000)}"
-    if kind == 4:
-        return [value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
-    return {f"k{n}": value(rng, depth + 1) for n in range(rng.randint(0, 3))}
-
-
-def properties(rng: random.Random) -> dict[str, Any]:
-    return {f"p{n}": value(rng) for n in range(rng.randint(0, 4))}
 
 
 def read(sandbox: RunningSandbox, kind: str, key: str) -> dict[str, Any]:
@@ -69,15 +51,15 @@ def test_a_session_of_sdk_calls_succeeds_with_no_warning_and_reads_back_once(
     for n in range(60):
         kind = rng.choice(["track", "track", "track", "identify", "group", "getFlows"])
         if kind == "track":
-            event = (f"Event {n}", properties(rng))
+            event = (f"Event {n}", corpus.plain_properties(rng))
             tracked.append(event)
             calls.append({"op": "track", "args": list(event)})
         elif kind == "identify":
-            traits = properties(rng)
+            traits = corpus.plain_properties(rng)
             user_traits.update(traits)
             calls.append({"op": "identify", "args": [user_id, traits]})
         elif kind == "group":
-            traits = properties(rng)
+            traits = corpus.plain_properties(rng)
             group_traits.update(traits)
             calls.append({"op": "group", "args": [group_id, traits]})
         else:
