@@ -376,8 +376,9 @@ def test_control_characters_from_flags_are_escaped_in_the_junit_and_summary_file
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
 
     user_id = PREFIX + given
-    result = measure(cli, sandbox, "--path", "api", "--samples", "1", "--junit", str(junit),
-                     "--user-id", user_id)  # fmt: skip
+    result = measure(
+        cli, sandbox, "--path", "api", "--samples", "1", "--junit", str(junit), "--user-id", user_id
+    )
 
     assert result.exit_code == 0, result.output
     root = ET.parse(junit).getroot()  # well-formed XML: it parses
