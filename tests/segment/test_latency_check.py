@@ -303,6 +303,33 @@ def test_a_webhook_that_keeps_failing_exits_5_for_the_direct_path(
     assert "the direct path failed for every sample" in result.stderr
 
 
+def test_the_direct_path_posts_with_exactly_the_headers_segments_runtime_sends(
+    cli: Cli, sandbox: RunningSandbox, recorder: Recorder
+):
+    # The webhook is a recorder (the sample then never reads back: that is not the point here).
+    result = cli(
+        "segment", "latency-check", "--path", "direct", "--samples", "1", "--timeout", "200ms",
+        "--api-url", sandbox.url, "--api-key", sandbox.api_key,
+        "--webhook-url", recorder.webhook_url, "--json",
+    )  # fmt: skip
+
+    assert result.exit_code != 0 and recorder.requests, result.output
+    [request] = recorder.requests
+    # As Segment's own destination code sends them, run in Node (tests/oracles).
+    assert sorted((n.lower(), v) for n, v in request.header_lines) == sorted(
+        {
+            "accept": "*/*",
+            "accept-encoding": "gzip,deflate",
+            "connection": "keep-alive",
+            "content-type": "application/json",
+            "user-agent": "Segment (Actions)",
+            "authorization": f"Bearer {sandbox.api_key}",
+            "host": recorder.url.removeprefix("http://"),
+            "content-length": str(len(request.body)),
+        }.items()
+    )
+
+
 def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
     cli: Cli, sandbox: RunningSandbox
 ):
