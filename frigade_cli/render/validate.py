@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from frigade_cli.services.validate import ValidationReport
 
 _HEADINGS = {"error": "errors", "warning": "warnings", "info": "info"}
+_MAX_LISTED = 10  # mappings named one by one in the text report (--json lists every one)
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -18,8 +19,8 @@ def rules_table() -> list[str]:
     from frigade_cli.segment.rules import RULES
 
     lines = [
-        "| code | name | severity | field | checks | fix |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| code | name | severity | field | checks | fix | basis |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for rule in RULES:
         cells = [
@@ -29,6 +30,7 @@ def rules_table() -> list[str]:
             f"`{rule.field}`",
             rule.summary,
             rule.fix,
+            rule.basis,
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
@@ -59,12 +61,14 @@ def report(terminal: Terminal, result: ValidationReport, output_format: str) -> 
 
 
 def github_annotations(result: ValidationReport) -> list[str]:
-    """One `::error title=...::message` line per finding (GitHub Actions workflow commands)."""
+    """One `::error file=...,line=...,title=...::message` line per finding (GitHub Actions
+    workflow commands); `line` is where the subscription starts in the file."""
     lines = []
     for f in result.findings:
         properties = f"title={_property(f'{f.code} {f.mapping}: {f.field}')}"
         if result.mapping_file:
-            properties = f"file={_property(result.mapping_file)}," + properties
+            at = f"line={f.line}," if f.line is not None else ""
+            properties = f"file={_property(result.mapping_file)},{at}" + properties
         message = _data(f"{f.message}. Fix: {f.fix}")
         lines.append(f"::{_GITHUB_LEVEL[f.severity]} {properties}::{message}")
     lines.append(f"frigade segment validate: {summary(result)}")
@@ -89,10 +93,14 @@ def _property(text: str) -> str:
 
 
 def _text(terminal: Terminal, result: ValidationReport) -> None:
-    names = ", ".join(m.label for m in result.mappings) or "no mapping"
+    listed = result.mappings[:_MAX_LISTED]
+    more = len(result.mappings) - len(listed)
+    names = ", ".join(m.label for m in listed) or "no mapping"
+    if more:
+        names += f" and {more} more"
     noun = "mapping" if len(result.mappings) == 1 else "mappings"
     terminal.line(f"checked {len(result.mappings)} {noun} from {result.source}: {names}")
-    for mapping in result.mappings:
+    for mapping in listed:
         reach = mapping.trigger_reach()
         if reach is not None:
             lets = ", ".join(f"{t} {r}" for t, r in reach.items())
@@ -104,9 +112,11 @@ def _text(terminal: Terminal, result: ValidationReport) -> None:
         terminal.line("")
         terminal.line(f"{heading} ({len(found)})")
         for f in found:
-            terminal.line(f"  {f.code} {_rule_name(f.code)}  {f.mapping}  {f.field}")
+            at = f"  line {f.line}" if f.line is not None else ""
+            terminal.line(f"  {f.code} {_rule_name(f.code)}  {f.mapping}  {f.field}{at}")
             terminal.line(f"    {f.message}")
             terminal.line(f"    fix: {f.fix}")
+            terminal.line(f"    basis: {f.basis}")
     if result.advice:
         _advice(terminal, result.advice)
     terminal.line("")

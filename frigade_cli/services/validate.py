@@ -15,25 +15,22 @@ from frigade_cli.kernel.durations import finite
 from frigade_cli.kernel.errors import InputError
 from frigade_cli.kernel.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
+    FRIGADE_WEBHOOK_BASIS,
+    FRIGADE_WEBHOOK_URL,
     DestinationInfo,
     Expectations,
     MappingOverrides,
     MappingShapeError,
     WebhookMapping,
+    export_in,
     is_masked,
     parse_header,
-    subscriptions_in,
 )
-from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_document
-from frigade_cli.segment.rules import (
-    RULES_BY_CODE,
-    Finding,
-    advice,
-    check_mappings,
-    find_rule,
-)
+from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_file
+from frigade_cli.segment.rules import Finding, advice, check_mappings, find_rule
+from frigade_cli.segment.rules.base import finding
 
-URL_RULES = ("V101", "V102", "V103", "V104")
+URL_RULES = ("V101", "V102", "V103", "V104")  # the key is never sent --live with one of these
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -50,6 +47,7 @@ class ValidateRequest:
     trigger: str | None = None
     enabled: bool | None = None
     destination_id: str | None = None
+    expect_url: str | None = None
     token: str | None = None
     public_api_url: str | None = None
     sandbox: bool = False
@@ -92,6 +90,7 @@ class ValidationReport:
                 "id": self.destination.id,
                 "name": self.destination.name,
                 "enabled": self.destination.enabled,
+                "line": self.destination.line,
             },
             "mappings": [{"label": m.label, **m.as_dict()} for m in self.mappings],
             "findings": [f.as_dict() for f in self.findings],
@@ -105,8 +104,9 @@ class ValidationReport:
 class _Gathered:
     source: str
     mappings: list[WebhookMapping]
-    expect_url: str
     destination: DestinationInfo | None = None
+    # The webhook a sandbox serves, which --sandbox expects unless --expect-url names another.
+    sandbox_webhook: str | None = None
     live_key: str | None = None  # the real key behind a masked header (the sandbox's own)
 
 
@@ -116,6 +116,7 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     Raises UnusableInput (exit 2) for input that cannot be checked, AuthError (4) or
     UpstreamError (5) when Segment's Public API cannot be read.
     """
+    app.config.require_profile()  # a profile named but missing is refused, even if unused here
     ignored = _ignored_codes(req.ignore)
     overrides = _overrides(req)
     app.terminal.add_secret(req.token)
@@ -133,28 +134,23 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         )
     if req.events_per_day is not None:
         finite(req.events_per_day, "--events-per-day")
+    if req.expect_url is not None:
+        _check_expect_url(req.expect_url)
     with _gather(app, req) as gathered:
         mappings = [m.with_overrides(overrides) for m in gathered.mappings]
+        url, basis = _expected_url(req, gathered)
         expect = Expectations(
-            webhook_url=gathered.expect_url,
+            webhook_url=url,
+            webhook_url_basis=basis,
             events_per_day=req.events_per_day,
             max_batch_wait_s=req.max_batch_wait,
             target_wait_s=req.target_wait,
         )
         findings = check_mappings(mappings, expect, gathered.destination)
-        if gathered.destination is not None and not mappings:
-            findings.append(
-                Finding(
-                    "V117",
-                    "error",
-                    f"destination {gathered.destination.id}",
-                    "subscriptions",
-                    "the destination has no subscription: Segment sends nothing to Frigade",
-                    RULES_BY_CODE["V117"].fix,
-                )
-            )
         if req.live:
             findings.extend(_live(app, mappings, findings, gathered, req.timeout))
+    if basis == FRIGADE_WEBHOOK_BASIS and any(f.code in URL_RULES for f in findings):
+        _say_what_the_environment_does_not_change(app, url)
     kept = [f for f in findings if f.code not in ignored]
     kept.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return ValidationReport(
@@ -202,19 +198,45 @@ def _overrides(req: ValidateRequest) -> MappingOverrides:
     )
 
 
-def _expected_url(app: App) -> str:
+def _check_expect_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnusableInput(f"--expect-url {url!r} is not an absolute http(s) URL")
+
+
+def _expected_url(req: ValidateRequest, gathered: _Gathered) -> tuple[str, str]:
+    """The webhook URL a correct mapping points at, and where that expectation comes from:
+    --expect-url, else the sandbox's own webhook with --sandbox, else Frigade's documented one.
+    Neither FRIGADE_API_URL nor a profile's webhook_url changes it: they say where this tool
+    sends, not where Segment should."""
+    if req.expect_url is not None:
+        return req.expect_url.strip(), "--expect-url"
+    if gathered.sandbox_webhook is not None:
+        return gathered.sandbox_webhook, "the sandbox's webhook, --sandbox"
+    return FRIGADE_WEBHOOK_URL, FRIGADE_WEBHOOK_BASIS
+
+
+def _say_what_the_environment_does_not_change(app: App, expected: str) -> None:
+    """A note when FRIGADE_API_URL or the profile point this tool elsewhere: the URL findings
+    hold the mapping to Frigade's `expected` URL, not to them."""
     from frigade_cli.clients.frigade_webhook import webhook_url
 
-    return webhook_url(app, None)
+    configured = webhook_url(app, None)
+    if configured.rstrip("/") != expected.rstrip("/"):
+        app.terminal.info(
+            f"this tool's webhook URL is {configured} (FRIGADE_API_URL or the profile), but a "
+            f"mapping is held to {expected}; to hold it to another, pass --expect-url URL"
+        )
 
 
 @contextmanager
 def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
     if req.mapping:
+        destination, mappings = _from_file(req.mapping)
         yield _Gathered(
-            f"file {'stdin' if req.mapping == '-' else req.mapping}",
-            _from_document(read_mapping_document(req.mapping), req.mapping),
-            _expected_url(app),
+            f"file {'stdin' if req.mapping == '-' else req.mapping}", mappings, destination
         )
     elif req.destination_id:
         token = app.setting("segment_public_api_token", req.token)
@@ -224,9 +246,7 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
             raise InputError("no Segment Public API token", hint=TOKEN_HELP)
         base = req.public_api_url or _default_public_api_url()
         destination, mappings = _read_public_api(app, base, token, req.destination_id, req)
-        yield _Gathered(
-            f"destination {req.destination_id}", mappings, _expected_url(app), destination
-        )
+        yield _Gathered(f"destination {req.destination_id}", mappings, destination)
     elif req.sandbox:
         with _sandbox_base(app, req) as (base, token):
             from frigade_cli.sandbox.public_api import DESTINATION_ID
@@ -235,10 +255,14 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
                 app, base + "/segmentapis", token, DESTINATION_ID, req
             )
             yield _Gathered(
-                f"sandbox {base}", mappings, base + WEBHOOK_PATH, destination, live_key=token
+                f"sandbox {base}",
+                mappings,
+                destination,
+                sandbox_webhook=base + WEBHOOK_PATH,
+                live_key=token,
             )
     else:
-        yield _Gathered("flags", [WebhookMapping(name="flags")], _expected_url(app))
+        yield _Gathered("flags", [WebhookMapping(name="flags")])
 
 
 def _default_public_api_url() -> str:
@@ -247,13 +271,25 @@ def _default_public_api_url() -> str:
     return DEFAULT_URL
 
 
-def _from_document(document: Any, name: str) -> list[WebhookMapping]:
-    shown = "stdin" if name == "-" else name
+def _from_file(path: str) -> tuple[DestinationInfo | None, list[WebhookMapping]]:
+    """The destination (`data.destination`) and subscriptions in a file, each with its line."""
+    file = read_mapping_file(path)
     try:
-        subscriptions = subscriptions_in(document)
-        return [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
+        export = export_in(file.document)
+        mappings = [
+            WebhookMapping.from_subscription(sub, n, file.line_of(where))
+            for n, (sub, where) in enumerate(
+                zip(export.subscriptions, export.paths, strict=True), 1
+            )
+        ]
+        destination = None
+        if export.destination is not None and export.destination_path is not None:
+            destination = DestinationInfo.from_public_api(
+                export.destination, line=file.line_of(export.destination_path)
+            )
     except MappingShapeError as exc:
-        raise UnusableInput(f"{shown}: {exc}") from None
+        raise UnusableInput(f"{file.name}: {exc}") from None
+    return destination, mappings
 
 
 def _read_public_api(
@@ -274,16 +310,8 @@ def _read_public_api(
         return destination, subscriptions
 
     destination, subscriptions = asyncio.run(read())
-    secret = (destination.get("settings") or {}).get("sharedSecret")
-    info = DestinationInfo(
-        id=str(destination.get("id") or destination_id),
-        name=destination.get("name"),
-        enabled=destination.get("enabled")
-        if isinstance(destination.get("enabled"), bool)
-        else None,
-        shared_secret=str(secret) if secret else None,
-    )
     try:
+        info = DestinationInfo.from_public_api(destination, destination_id)
         mappings = [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
     except MappingShapeError as exc:
         from frigade_cli.kernel.errors import UpstreamError
@@ -324,17 +352,15 @@ def _live(
     timeout: float,
 ) -> list[Finding]:
     out = []
+    wrong_url = {f.mapping for f in findings if f.code in URL_RULES}
     for mapping in mappings:
-        label = mapping.label
-        url_problems = [f for f in findings if f.mapping == label and f.code in URL_RULES]
-        host = _host(mapping.url)
-        if url_problems and not is_loopback(host):
+        if mapping.label in wrong_url and not is_loopback(_host(mapping.url)):
             out.append(
                 _live_finding(
                     "V304",
-                    label,
-                    "not sent: fix the URL first (the key is "
-                    "never sent to a host that is not Frigade's)",
+                    mapping,
+                    "not sent: fix the URL first (the key is never sent "
+                    "to a URL other than the expected one)",
                 )
             )
             continue
@@ -345,7 +371,7 @@ def _live(
                     out.append(
                         _live_finding(
                             "V304",
-                            label,
+                            mapping,
                             "not sent: the key is masked by the Public API; give it "
                             "with --header (Authorization, 'Bearer ' and the private key)",
                         )
@@ -363,9 +389,8 @@ def _host(url: str | None) -> str | None:
     return urlsplit(url or "").hostname
 
 
-def _live_finding(code: str, label: str, message: str) -> Finding:
-    rule = RULES_BY_CODE[code]
-    return Finding(code, rule.severity, label, rule.field, message, rule.fix)
+def _live_finding(code: str, mapping: WebhookMapping, message: str) -> Finding:
+    return finding(code, mapping.label, message, line=mapping.line)
 
 
 def _send_live(
@@ -375,7 +400,6 @@ def _send_live(
     from frigade_cli.clients.frigade_webhook import WebhookSender
     from frigade_cli.segment.streams import build_messages, plan_batches
 
-    label = mapping.label
     for value in headers.values():
         app.terminal.add_secret(value)
     url = mapping.url or ""
@@ -390,7 +414,7 @@ def _send_live(
             log=app.terminal.debug if app.terminal.verbose else None,
         )
     except InputError as exc:
-        return _live_finding("V304", label, f"not sent: {exc.message}")
+        return _live_finding("V304", mapping, f"not sent: {exc.message}")
     report = DeliveryReport(
         url=url, batch_size=1, batches=plan_batches(build_messages(1, ["identify"]), 1)
     )
@@ -398,10 +422,10 @@ def _send_live(
     outcome = report.outcomes.get(0)
     if outcome is not None and outcome.accepted:
         return _live_finding(
-            "V303", label, f"one identify message was accepted by {url} (HTTP {outcome.status})"
+            "V303", mapping, f"one identify message was accepted by {url} (HTTP {outcome.status})"
         )
     if outcome is None or outcome.status is None:
         error = outcome.error if outcome is not None else "not sent"
-        return _live_finding("V116", label, f"the test message did not reach {url}: {error}")
+        return _live_finding("V116", mapping, f"the test message did not reach {url}: {error}")
     why = "the key was rejected" if outcome.status in (401, 403) else "the request was refused"
-    return _live_finding("V116", label, f"{why}: {outcome.error}")
+    return _live_finding("V116", mapping, f"{why}: {outcome.error}")

@@ -1,13 +1,22 @@
 // Segment's own trigger parser and evaluator (@segment/destination-subscriptions).
 //
 // Request: {"trigger": "<FQL>", "events": [<Segment message>, ...]}.
-// Answer: {"error": "<message>" | null, "ast": <parsed subscription>, "matches": [bool, ...]},
-// where `matches[i]` is what Segment's runtime decides for `events[i]` (false for every event
-// when the trigger does not parse).
+// Answer: {"error": "<message>" | null, "ast": <the parsed subscription> | null,
+//          "matches": [true | false | {"throws": "<message>"}, ...]},
+// `matches[i]` being what Segment's runtime decides for `events[i]` (false for every event when
+// the trigger does not parse; `throws` where validate() itself throws).
 import subscriptions from '@segment/destination-subscriptions'
 import { serve } from './lib/serve.mjs'
 
 const { parseFql, validate } = subscriptions
+
+function decide(ast, event) {
+  try {
+    return validate(ast, event)
+  } catch (error) {
+    return { throws: String(error && error.message ? error.message : error) }
+  }
+}
 
 serve(({ trigger, events }) => {
   const ast = parseFql(trigger)
@@ -15,6 +24,6 @@ serve(({ trigger, events }) => {
   return {
     error,
     ast: error ? null : ast,
-    matches: (events ?? []).map((event) => validate(ast, event))
+    matches: (events ?? []).map((event) => decide(ast, event))
   }
 })

@@ -189,3 +189,37 @@ def running(script: str, env: dict[str, str] | None = None) -> Iterator[Oracle]:
         yield oracle
     finally:
         oracle.close()
+
+
+class Oracles:
+    """What a test gets from the `oracles` fixture (tests/conftest.py).
+
+    `oracles.run("fql.mjs")` starts one Node process (an Oracle, a context manager);
+    `oracles.map("fql.mjs", requests)` runs a batch of requests through one process.
+    """
+
+    def run(self, script: str, env: dict[str, str] | None = None) -> Oracle:
+        return Oracle(script, env)
+
+    def map(self, script: str, requests: Iterable[Any]) -> list[Any]:
+        with Oracle(script) as oracle:
+            return oracle.map(requests)
+
+
+def prepared() -> Oracles:
+    """The oracles, installed if need be; for the session fixture.
+
+    Without Node or npm this skips the calling tests, except when `CI` is set: there it fails
+    them, so a CI machine cannot quietly stop running the oracles. A failed install fails them.
+    """
+    import pytest
+
+    try:
+        install()
+    except OracleUnavailable as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and the oracles cannot run: {missing}", pytrace=False)
+        pytest.skip(str(missing))
+    except OracleError as failed:
+        pytest.fail(str(failed), pytrace=False)
+    return Oracles()

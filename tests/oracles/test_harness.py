@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.oracles import harness
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,7 +62,7 @@ def test_without_node_the_fixture_fails_in_ci_and_skips_elsewhere(tmp_path: Path
             "no:cacheprovider",
             "-q",
             "-p",
-            "tests.oracles.conftest",
+            "tests.conftest",
             "--rootdir",
             str(tmp_path),
             "-o",
