@@ -16,7 +16,7 @@ from frigade_cli.sandbox import run_sandbox
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config
 from tests.oracles import corpus
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 
 SEED = 20261203
 

@@ -10,7 +10,7 @@ import random
 import struct
 
 from frigade_cli.segment import jsjson, signing
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 
 SEED = 20261129
 

@@ -25,7 +25,7 @@ from frigade_cli.sandbox import run_sandbox
 from frigade_cli.sandbox.public_api import DESTINATION_ID
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config, post_batch
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 from tests.support.recorder import Answer, Recorded, Recorder
 
 TOKEN = "sgp_oracle0000token0abcd"

@@ -14,7 +14,7 @@ from frigade_cli.sandbox import run_sandbox
 from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config, wait_until
 from tests.oracles import corpus
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 from tests.support.tail import Tail
 
 SEED = 20261204

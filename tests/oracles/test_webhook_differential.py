@@ -23,7 +23,7 @@ from frigade_cli.sandbox.server import RunningSandbox
 from frigade_cli.sandbox.testing import fast_config
 from tests.conftest import Cli
 from tests.oracles import corpus
-from tests.oracles.conftest import Oracles
+from tests.oracles.harness import Oracles
 from tests.support.recorder import Recorded, Recorder
 
 SEED = 20261202
