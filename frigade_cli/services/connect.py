@@ -208,8 +208,8 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
     """
     if req.verify and req.write_key is None and not req.dry_run:
         return _verify_connected(app, req)
+    # app.setting registers the key with the terminal: every line written redacts it.
     write_key = check_write_key(app.setting("segment_write_key", req.write_key))
-    app.terminal.add_secret(write_key)
     shown = redact_key(write_key)
     segment_url = verify_url(app, req.segment_api_url, req.region) if req.verify else None
     if req.dry_run:
