@@ -449,12 +449,13 @@ def test_verify_alone_never_replaces_the_connected_key_with_the_profiles_older_o
         cli, sandbox, "segment", "connect", "--verify", "--segment-api-url", sandbox.segment_url
     )
 
-    assert result.exit_code == 3, result.output
+    # The key Frigade holds (the sandbox shows it in full) is the one tested, and kept; the
+    # sandbox's Segment side does not know it, which shows it was KEY_B, not the profile's.
     assert stored_keys(sandbox) == [KEY_B]
-    assert "Frigade holds write key ****wxyz and the local key is ****abcd" in result.stderr
-    assert "nothing changed" in result.stderr
-    events = sandbox.client.get("/_sandbox/events", params={"side": "segment"}).json()["events"]
-    assert events == []
+    assert "connected (not changed): write key ****wxyz" in result.stderr
+    assert result.exit_code == 4, result.output
+    assert "rejected the write key ****wxyz" in result.stderr
+    assert "****abcd" not in result.output
 
 
 def test_verify_alone_tests_the_connected_key_and_changes_nothing(
