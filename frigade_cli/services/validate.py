@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frigade_cli.kernel.app import App
@@ -24,7 +24,7 @@ from frigade_cli.segment.mapping import (
     parse_header,
     subscriptions_in,
 )
-from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_document
+from frigade_cli.segment.mapping_file import MappingFile, UnusableInput, read_mapping_file
 from frigade_cli.segment.rules import (
     RULES_BY_CODE,
     Finding,
@@ -32,6 +32,8 @@ from frigade_cli.segment.rules import (
     check_mappings,
     find_rule,
 )
+from frigade_cli.segment.rules import destination as destination_rules
+from frigade_cli.segment.rules import live as live_rules
 
 URL_RULES = ("V101", "V102", "V103", "V104")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -41,7 +43,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 class ValidateRequest:
     """Everything `frigade segment validate` was asked to do."""
 
-    mapping: str | None = None
+    mapping_files: list[str] = field(default_factory=list)  # paths; '-' is stdin
     url: str | None = None
     method: str | None = None
     batch_size: int | None = None
@@ -72,7 +74,10 @@ class ValidationReport:
     advice: dict[str, Any]
     destination: DestinationInfo | None = None
     ignored: list[str] = field(default_factory=list)
-    mapping_file: str | None = None
+    # The file each of `mappings` came from (None: not from a file, or stdin), in their order.
+    mapping_files: list[str | None] = field(default_factory=list)
+    # Rules this run could not check, with why (e.g. the live rules without --live).
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -93,18 +98,34 @@ class ValidationReport:
                 "name": self.destination.name,
                 "enabled": self.destination.enabled,
             },
-            "mappings": [{"label": m.label, **m.as_dict()} for m in self.mappings],
+            "mappings": [
+                {"label": m.label, "file": self.file_of(n), **m.as_dict()}
+                for n, m in enumerate(self.mappings)
+            ],
             "findings": [f.as_dict() for f in self.findings],
             "counts": self.counts(),
             "ignored": self.ignored,
+            "not_checked": self.not_checked,
             "advice": self.advice,
         }
+
+    def file_of(self, index: int) -> str | None:
+        """The file the `index`-th mapping came from, if any."""
+        return self.mapping_files[index] if index < len(self.mapping_files) else None
+
+
+@dataclass
+class _Group:
+    """Mappings checked together (one file's, or one destination's), and the file they are in."""
+
+    mappings: list[WebhookMapping]
+    file: MappingFile | None = None
 
 
 @dataclass
 class _Gathered:
     source: str
-    mappings: list[WebhookMapping]
+    groups: list[_Group]
     expect_url: str
     destination: DestinationInfo | None = None
     live_key: str | None = None  # the real key behind a masked header (the sandbox's own)
@@ -121,7 +142,7 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     app.terminal.add_secret(req.token)
     for _, value in overrides.headers:
         app.terminal.add_secret(value)
-    sources = [bool(req.mapping), bool(req.destination_id), req.sandbox]
+    sources = [bool(req.mapping_files), bool(req.destination_id), req.sandbox]
     if sum(sources) > 1:
         raise UnusableInput("give one of --mapping, --destination-id or --sandbox")
     if req.sandbox_url and not req.sandbox:
@@ -134,14 +155,24 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     if req.events_per_day is not None:
         finite(req.events_per_day, "--events-per-day")
     with _gather(app, req) as gathered:
-        mappings = [m.with_overrides(overrides) for m in gathered.mappings]
         expect = Expectations(
             webhook_url=gathered.expect_url,
             events_per_day=req.events_per_day,
             max_batch_wait_s=req.max_batch_wait,
             target_wait_s=req.target_wait,
         )
-        findings = check_mappings(mappings, expect, gathered.destination)
+        mappings: list[WebhookMapping] = []
+        mapping_files: list[str | None] = []
+        findings: list[Finding] = []
+        for group in gathered.groups:
+            checked = [m.with_overrides(overrides) for m in group.mappings]
+            found = check_mappings(checked, expect, gathered.destination)
+            if req.live:
+                found.extend(_live(app, checked, found, gathered, req.timeout))
+            findings.extend(_placed(found, checked, group.file))
+            mappings.extend(checked)
+            shown = group.file.name if group.file and group.file.name != "stdin" else None
+            mapping_files.extend(shown for _ in checked)
         if gathered.destination is not None and not mappings:
             findings.append(
                 Finding(
@@ -153,8 +184,6 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
                     RULES_BY_CODE["V117"].fix,
                 )
             )
-        if req.live:
-            findings.extend(_live(app, mappings, findings, gathered, req.timeout))
     kept = [f for f in findings if f.code not in ignored]
     kept.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return ValidationReport(
@@ -164,8 +193,43 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         advice=advice(mappings, expect),
         destination=gathered.destination,
         ignored=sorted(ignored),
-        mapping_file=req.mapping if req.mapping and req.mapping != "-" else None,
+        mapping_files=mapping_files,
+        not_checked=_not_checked(req, gathered.destination),
     )
+
+
+def _placed(
+    findings: list[Finding], mappings: list[WebhookMapping], file: MappingFile | None
+) -> list[Finding]:
+    """The findings with the file and line of the field each is about."""
+    if file is None:
+        return findings
+    index: dict[str, int] = {}
+    for n, mapping in enumerate(mappings):
+        index.setdefault(mapping.label, n)
+    shown = None if file.name == "stdin" else file.name
+    return [
+        replace(
+            f,
+            file=shown,
+            line=file.line_of(index[f.mapping], f.field) if f.mapping in index else None,
+        )
+        for f in findings
+    ]
+
+
+def _not_checked(req: ValidateRequest, info: DestinationInfo | None) -> dict[str, str]:
+    """The rules this request leaves unchecked, each with the flag that would check it."""
+    out = {}
+    if info is None:
+        for rule in (*destination_rules.RULES, RULES_BY_CODE["V117"]):
+            out[rule.code] = "needs a destination (--destination-id or --sandbox)"
+    if req.events_per_day is None:
+        out["V203"] = "needs --events-per-day"
+    if not req.live:
+        for rule in live_rules.RULES:
+            out[rule.code] = "needs --live"
+    return dict(sorted(out.items()))
 
 
 def _ignored_codes(ignore: list[str]) -> set[str]:
@@ -210,10 +274,12 @@ def _expected_url(app: App) -> str:
 
 @contextmanager
 def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
-    if req.mapping:
+    if req.mapping_files:
+        files = [read_mapping_file(path) for path in req.mapping_files]
+        names = ", ".join(f.name for f in files)
         yield _Gathered(
-            f"file {'stdin' if req.mapping == '-' else req.mapping}",
-            _from_document(read_mapping_document(req.mapping), req.mapping),
+            f"{'file' if len(files) == 1 else 'files'} {names}",
+            [_Group(_from_document(f.document, f.name), f) for f in files],
             _expected_url(app),
         )
     elif req.destination_id:
@@ -225,7 +291,7 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
         base = req.public_api_url or _default_public_api_url()
         destination, mappings = _read_public_api(app, base, token, req.destination_id, req)
         yield _Gathered(
-            f"destination {req.destination_id}", mappings, _expected_url(app), destination
+            f"destination {req.destination_id}", [_Group(mappings)], _expected_url(app), destination
         )
     elif req.sandbox:
         with _sandbox_base(app, req) as (base, token):
@@ -235,10 +301,14 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
                 app, base + "/segmentapis", token, DESTINATION_ID, req
             )
             yield _Gathered(
-                f"sandbox {base}", mappings, base + WEBHOOK_PATH, destination, live_key=token
+                f"sandbox {base}",
+                [_Group(mappings)],
+                base + WEBHOOK_PATH,
+                destination,
+                live_key=token,
             )
     else:
-        yield _Gathered("flags", [WebhookMapping(name="flags")], _expected_url(app))
+        yield _Gathered("flags", [_Group([WebhookMapping(name="flags")])], _expected_url(app))
 
 
 def _default_public_api_url() -> str:
@@ -247,8 +317,7 @@ def _default_public_api_url() -> str:
     return DEFAULT_URL
 
 
-def _from_document(document: Any, name: str) -> list[WebhookMapping]:
-    shown = "stdin" if name == "-" else name
+def _from_document(document: Any, shown: str) -> list[WebhookMapping]:
     try:
         subscriptions = subscriptions_in(document)
         return [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]

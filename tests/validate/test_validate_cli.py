@@ -213,8 +213,11 @@ def test_ignore_silences_a_rule_by_code_or_name(cli: Cli, tmp_path: Path) -> Non
 
 
 def test_json_document_schema_with_the_key_redacted(cli: Cli, tmp_path: Path) -> None:
-    path = write(tmp_path, changed(settings_method="PUT"))
-    result = validate(cli, "--mapping", path, "--json")
+    path = tmp_path / "mapping.json"
+    # id, name, actionId, actionSlug, destinationId, enabled, trigger, then settings: url on
+    # line 10, method on line 11.
+    path.write_text(json.dumps(changed(settings_method="PUT"), indent=2))
+    result = validate(cli, "--mapping", str(path), "--json")
     assert result.exit_code == 3
     document = json.loads(result.stdout)
     assert document["valid"] is False
@@ -227,6 +230,8 @@ def test_json_document_schema_with_the_key_redacted(cli: Cli, tmp_path: Path) ->
         "field": "settings.method",
         "message": "the method is 'PUT': Frigade's webhook accepts POST",
         "fix": "set the method to POST",
+        "file": str(path),
+        "line": 11,
     }
     assert KEY not in result.stdout
     assert document["mappings"][0]["settings"]["headers"]["Authorization"] == (
@@ -241,7 +246,8 @@ def test_github_annotations(cli: Cli, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     label = "sub_recommended (Send identify%2C group and track to Frigade)"
     assert lines[0] == (
-        f"::error file={path},title=V106 {label}%3A settings.enable_batching::batching is off: "
+        f"::error file={path},line=1,title=V106 {label}%3A settings.enable_batching::batching "
+        "is off: "
         "Segment sends one request per event, and Frigade's guide asks for batches. "
         "Fix: turn Enable Batching on"
     )

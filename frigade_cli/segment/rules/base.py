@@ -21,7 +21,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem (or note) about one mapping."""
+    """One problem (or note) about one mapping; `file` and `line` (1-based) say where, when the
+    mapping came from a file."""
 
     code: str
     severity: str
@@ -29,8 +30,10 @@ class Finding:
     field: str
     message: str
     fix: str
+    file: str | None = None
+    line: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "code": self.code,
             "severity": self.severity,
@@ -38,6 +41,8 @@ class Finding:
             "field": self.field,
             "message": self.message,
             "fix": self.fix,
+            "file": self.file,
+            "line": self.line,
         }
 
 
