@@ -24,22 +24,8 @@ from tests.support.github_actions import ActionResult, run_action
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GOOD_MAPPING = ROOT / "tests" / "validate" / "fixtures" / "webhook-mapping-recommended.json"
-BAD_MAPPING = """\
-subscription:
-  id: sub_bad
-  actionSlug: send
-  enabled: true
-  trigger: type = "identify" or type = "group" or type = "track"
-  settings:
-    url: https://api.frigade.com/v1/thirdParty/cdp/segment
-    method: POST
-    headers:
-      Authorization: Bearer api_private_test0000abcd
-    data:
-      "@path": "$."
-    enable_batching: false
-    batch_size: 100
-"""  # enable_batching is on line 13
+# Frigade's recommended settings but for batching, off on line 13.
+BAD_MAPPING = (GOOD_MAPPING.parent / "webhook-mapping-batching-off.yaml").read_text()
 
 
 class StandIns:
