@@ -10,7 +10,8 @@ It starts its own loopback sinks (`benchmarks/sink.py`: one answering at once, o
 5 ms late), measures their ceiling with a near-zero-cost client, then runs rounds of:
 
 1. start-up: `frigade --help`, `frigade segment --help`, `frigade segment test-webhook --help`,
-   each against `python -c "import typer"` in the same round;
+   each against `python -c "import typer"` and a one-command Typer app's `--help`
+   (`benchmarks/one_command_app.py`, the same Typer) in the same round;
 2. sending, whole process: `frigade segment test-webhook --count 100000 --batch-size 100` against
    segment-analytics-python sending the same number of events in batches of 100 to the same
    sink, at once and 5 ms late: events/s over each process's wall time, peak RSS of each;
@@ -235,6 +236,7 @@ BARS = [
     Bar("start-up: frigade --help / import typer", 2.0, at_least=False),
     Bar("start-up: frigade segment --help / import typer", 3.0, at_least=False),
     Bar("start-up: frigade segment test-webhook --help / import typer", 3.0, at_least=False),
+    Bar("start-up: frigade segment --help / one-command Typer app --help", 1.0, at_least=False),
     Bar("sending, immediate sink: frigade / segment-analytics-python", 5.0, at_least=True),
     Bar("sending, 5 ms sink: frigade / segment-analytics-python", 6.0, at_least=True),
     Bar("memory: peak RSS at 1,000,000 / at 100,000", 1.3, at_least=False),
@@ -267,6 +269,9 @@ class Bench:
     def start_up(self) -> None:
         commands = {
             "import typer": [sys.executable, "-c", "import typer"],
+            "one-command Typer app --help": [
+                sys.executable, str(HERE / "one_command_app.py"), "--help",
+            ],
             "frigade --help": [*self.frigade, "--help"],
             "frigade segment --help": [*self.frigade, "segment", "--help"],
             "frigade segment test-webhook --help": [
@@ -285,6 +290,12 @@ class Bench:
             self.record(f"start-up: {name}", "ms", value * 1000)
             if name != "import typer":
                 self.record(f"start-up: {name} / import typer", "x", value / best["import typer"])
+        for name in ("frigade segment --help", "frigade segment test-webhook --help"):
+            self.record(
+                f"start-up: {name} / one-command Typer app --help",
+                "x",
+                best[name] / best["one-command Typer app --help"],
+            )
 
     # 2. sending
     def test_webhook(self, sink: Sink, count: int) -> Child:

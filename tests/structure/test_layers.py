@@ -37,13 +37,21 @@ def test_every_contract_is_kept() -> None:
     assert "0 broken" in run.stdout
 
 
-def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
+def with_import(tmp_path: Path, module: str, statement: str) -> Path:
+    """A scratch copy of the package and its contracts, with `statement` added to `module`."""
     shutil.copytree(PACKAGE, tmp_path / "frigade_cli", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    stats = tmp_path / "frigade_cli" / "kernel" / "stats.py"
-    stats.write_text(stats.read_text() + "\nfrom frigade_cli.services import tail  # noqa\n")
+    path = tmp_path / (module.replace(".", "/") + ".py")
+    path.write_text(path.read_text() + f"\n{statement}  # noqa\n")
+    return tmp_path
 
-    run = lint_imports(tmp_path)
+
+def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
+    scratch = with_import(
+        tmp_path, "frigade_cli.kernel.stats", "from frigade_cli.services import tail"
+    )
+
+    run = lint_imports(scratch)
 
     assert run.returncode == 1
     assert "frigade_cli.kernel.stats -> frigade_cli.services.tail" in run.stdout
@@ -51,12 +59,11 @@ def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path) -> None:
 
 
 def test_one_service_importing_another_breaks_their_independence(tmp_path: Path) -> None:
-    shutil.copytree(PACKAGE, tmp_path / "frigade_cli", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    connect = tmp_path / "frigade_cli" / "services" / "connect.py"
-    connect.write_text(connect.read_text() + "\nfrom frigade_cli.services import validate  # noqa\n")
+    scratch = with_import(
+        tmp_path, "frigade_cli.services.connect", "from frigade_cli.services import validate"
+    )
 
-    run = lint_imports(tmp_path)
+    run = lint_imports(scratch)
 
     assert run.returncode == 1
     assert "Each command's service stands alone (shared work goes a layer down) BROKEN" in (
