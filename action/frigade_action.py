@@ -56,6 +56,8 @@ def main(argv: list[str]) -> int:
         return steps[argv[0]]()
     except ActionError as exc:
         print(f"::error title=frigade-cli action::{_escape_data(str(exc))}")
+        if argv[0] == "run" and os.environ.get("GITHUB_OUTPUT"):
+            set_outputs({"passed": "false", "exit-code": "2"})
         return 2
 
 

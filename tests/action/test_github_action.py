@@ -230,6 +230,7 @@ def test_a_command_outside_the_list_is_one_clear_error(runner_temp: Path, worksp
     (annotation,) = result.annotations
     assert annotation.level == "error"
     assert "choose one of latency-check, validate, test-webhook, doctor" in annotation.message
+    assert (result.outputs["passed"], result.outputs["exit-code"]) == ("false", "2")
 
 
 def test_args_that_do_not_parse_are_one_clear_error(runner_temp: Path, workspace: Path) -> None:
