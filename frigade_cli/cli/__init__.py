@@ -207,12 +207,14 @@ def root(
 
 def _register() -> None:
     from frigade_cli.cli import config as config_cli
+    from frigade_cli.cli import doctor as doctor_cli
     from frigade_cli.cli import sandbox as sandbox_cli
     from frigade_cli.cli import segment as segment_cli
 
     app.add_typer(config_cli.app, name="config")
     app.add_typer(segment_cli.app, name="segment")
     app.command("sandbox")(sandbox_cli.sandbox)
+    app.command("doctor")(doctor_cli.doctor)
 
 
 _register()

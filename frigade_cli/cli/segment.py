@@ -9,6 +9,7 @@ import typer
 
 from frigade_cli.cli import connect as connect_cli
 from frigade_cli.cli import tail as tail_cli
+from frigade_cli.cli.deliveries import deliveries
 from frigade_cli.cli.latency_check import latency_check
 from frigade_cli.cli.validate import validate as validate_command
 from frigade_cli.kernel.app import get_app
@@ -172,5 +173,6 @@ def test_webhook(
 
 app.command("validate")(validate_command)
 app.command("latency-check")(latency_check)
+app.command("deliveries")(deliveries)
 connect_cli.register(app)
 tail_cli.register(app)

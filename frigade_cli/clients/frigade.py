@@ -165,6 +165,16 @@ class FrigadeClient(ServiceClient):
             body["events"] = [dict(e) for e in events]
         return await self._request("POST", "/v1/public/users", json=body)
 
+    async def write_flow_state(
+        self, user_id: str, flow_slug: str, action_type: str, step_id: str | None = None
+    ) -> Any:
+        """`POST /v1/public/flowStates {userId, flowSlug, stepId?, actionType}`: a user's move
+        in a flow (actionType STARTED_FLOW, COMPLETED_STEP, ...); the decoded answer."""
+        body: dict[str, Any] = {"userId": user_id, "flowSlug": flow_slug, "actionType": action_type}
+        if step_id is not None:
+            body["stepId"] = step_id
+        return await self._request("POST", "/v1/public/flowStates", json=body)
+
     # The request ----------------------------------------------------------------------------------
     async def _request(
         self,

@@ -1,4 +1,4 @@
-"""Segment's Public API (api.segmentapis.com): read a destination and its subscriptions.
+"""Segment's Public API (api.segmentapis.com): a destination, its subscriptions, Delivery Overview.
 
 Facts (docs.segmentapis.com; segmentio/public-api-sdk-* generated clients):
 - Bearer token auth. `GET /destinations/{id}` is stable (`Accept: application/vnd.segment.v1+json`);
@@ -9,21 +9,25 @@ Facts (docs.segmentapis.com; segmentio/public-api-sdk-* generated clients):
   `X-RateLimit-Consumed`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (RFC 5322 date); a 429's
   error carries `data.msBeforeNext`.
 - Secret settings come back masked (`••••••••••abcd`).
+- Delivery Overview (beta, `Accept: application/vnd.segment.v1beta+json`): see
+  `frigade_cli.segment.delivery_overview`; a 422 names the rule the query broke.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from frigade_cli.kernel.errors import AuthError, FrigadeCliError, UpstreamError
+from frigade_cli.kernel.errors import AuthError, FrigadeCliError, InputError, UpstreamError
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.http import RetryPolicy, check_url, make_client, send_with_retry
 
 if TYPE_CHECKING:
     import httpx
+
+    from frigade_cli.segment.delivery_overview import Metric
 
 DEFAULT_URL = "https://api.segmentapis.com"
 ACCEPT_V1 = "application/vnd.segment.v1+json"
@@ -42,11 +46,15 @@ class NotFound(FrigadeCliError):
     exit_code = ExitCode.USAGE
 
 
-class SegmentPublicApi:
-    """An async client for the few Public API calls `validate` needs.
+class QueryRejected(InputError):
+    """Segment refused a query's settings (HTTP 422): the message names the rule (exit 3)."""
 
-    Raises AuthError (401/403), NotFound (404), UpstreamError (network, 5xx, a 429 that retries
-    did not clear, or an unreadable answer).
+
+class SegmentPublicApi:
+    """An async client for the Public API calls `validate`, `deliveries` and `doctor` need.
+
+    Raises AuthError (401/403), NotFound (404), QueryRejected (422), UpstreamError (network,
+    5xx, a 429 that retries did not clear, or an unreadable answer).
     """
 
     def __init__(
@@ -113,8 +121,77 @@ class SegmentPublicApi:
             cursor = str(next_cursor)
         raise UpstreamError(f"more than {MAX_PAGES} pages of subscriptions: stopped reading")
 
+    async def delivery_overview(
+        self,
+        metric: str,
+        *,
+        source_id: str,
+        destination_id: str | None,
+        start: str,
+        end: str,
+        granularity: str,
+        group_by: Sequence[str] = (),
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> Metric:
+        """`GET /delivery-overview/{metric}`, every page: the total and the dataset's rows.
+
+        `destination_id` is the `destinationConfigId` of egress metrics (None for ingress);
+        `group_by` and `filters` are sent as the typescript SDK sends them (`groupBy[0]=...`,
+        `filter[discardReason][0]=...`). A 404 names the ids to check.
+        """
+        from frigade_cli.segment.delivery_overview import (
+            ACCEPT_BETA,
+            PATH,
+            AnswerShapeError,
+            Metric,
+            parse_page,
+        )
+
+        params: dict[str, str] = {
+            "sourceId": source_id,
+            "startTime": start,
+            "endTime": end,
+            "granularity": granularity,
+            "pagination[count]": str(self.page_size),
+        }
+        if destination_id is not None:
+            params["destinationConfigId"] = destination_id
+        for n, dimension in enumerate(group_by):
+            params[f"groupBy[{n}]"] = dimension
+        for name, values in (filters or {}).items():
+            for n, value in enumerate(values):
+                params[f"filter[{name}][{n}]"] = value
+        ids = "--source-id" + (" and --destination-id" if destination_id is not None else "")
+        found = Metric(metric)
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            try:
+                body = await self._get(f"{PATH}/{metric}", ACCEPT_BETA, params)
+            except NotFound as exc:  # a value the user gave that Segment does not know: exit 3
+                raise InputError(
+                    exc.message, hint=f"check {ids}: Segment knows no such source or destination"
+                ) from None
+            try:
+                total, rows, following = parse_page(body)
+            except AnswerShapeError as exc:
+                raise UpstreamError(
+                    f"Segment's Delivery Overview answer to {metric} cannot be read: {exc}"
+                ) from None
+            found.total = total
+            found.rows.extend(rows)
+            if not following:
+                return found
+            if following in seen:
+                raise UpstreamError("Segment's Public API returned the same page cursor twice")
+            seen.add(following)
+            params["pagination[cursor]"] = following
+        raise UpstreamError(f"more than {MAX_PAGES} pages of {metric}: stopped reading")
+
     async def _get(
-        self, path: str, accept: str, params: dict[str, str] | None = None
+        self,
+        path: str,
+        accept: str,
+        params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         import httpx
 
@@ -166,6 +243,8 @@ def _body_or_raise(response: httpx.Response) -> dict[str, Any]:
             f"Segment's Public API: not found (HTTP 404: {detail})",
             hint="check --destination-id (Segment: the destination's Settings page shows its id)",
         )
+    if status == 422:
+        raise QueryRejected(f"Segment's Public API refused the query (HTTP 422): {detail}")
     if status == 429:
         raise UpstreamError(
             f"Segment's Public API rate limit: HTTP 429 ({detail}){_rate_limit_text(response)}",

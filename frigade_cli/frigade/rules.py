@@ -5,6 +5,7 @@ Sources: docs.frigade.com (REST API reference, Segment guide) and the FrigadeHQ/
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import orjson
@@ -68,3 +69,39 @@ def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
             raise InputError("no Frigade API key", hint=KEY_HELP)
         return None
     return check_private_key(key)
+
+
+_STATUS = re.compile(r"(?<!\d)([1-5]\d\d)(?!\d)")
+# What a failed delivery's status means for Frigade's Segment webhook (DESIGN.md, section 2).
+_MEANINGS = {
+    400: "Frigade refused the body: the mapping's Data must be the whole event",
+    401: "the key: the Authorization header holds no key Frigade accepts (Bearer api_private_...)",
+    403: "the key: Frigade rejected it; use 'Bearer ' and the private key (api_private_...)",
+    404: "the URL path: use https://api.frigade.com/v1/thirdParty/cdp/segment",
+    405: "the method: use POST",
+    413: "the batch is too large for Frigade: lower the mapping's batch size",
+    429: "Frigade's monthly-active-user cap is reached: retries cannot help; raise the limit",
+}
+
+
+def delivery_failure_meaning(reason: str) -> str | None:
+    """What a Segment discard reason naming an HTTP status means for Frigade, or None.
+
+    Segment does not document its `discardReason` values, so the first three-digit status in the
+    text is read (`HTTP 403 Forbidden`, `Forbidden (403)`); 5xx and timeouts mean Frigade was
+    down or slow, which Segment retries for up to 4 hours.
+    """
+    match = _STATUS.search(reason)
+    lowered = reason.lower()
+    if match is None:
+        if "timeout" in lowered or "timed out" in lowered:
+            return "Frigade did not answer in time: Segment retries; check Frigade's status"
+        if "unauthorized" in lowered or "forbidden" in lowered:
+            return _MEANINGS[403]
+        return None
+    status = int(match.group(1))
+    if status in _MEANINGS:
+        return _MEANINGS[status]
+    if 500 <= status <= 599:
+        return "Frigade was unavailable: Segment retries 5xx (except 501) for up to 4 hours"
+    return None

@@ -1,4 +1,5 @@
-"""Durations as users write them on the command line (`250ms`, `2s`, `1.5`, `1m`): one parser."""
+"""Durations as users write them on the command line (`250ms`, `2s`, `1.5`, `1m`, `2d`): one
+parser."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import re
 
 from frigade_cli.kernel.errors import InputError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(value: str | float | int, what: str = "duration") -> float:
-    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m` or `1h`; InputError when unreadable."""
+    """Seconds from `250ms`, `2s`, `1.5` (seconds), `1m`, `1h` or `2d`; InputError when
+    unreadable."""
     if isinstance(value, bool):
         raise InputError(f"{what} {value!r} is not a duration")
     if isinstance(value, (int, float)):

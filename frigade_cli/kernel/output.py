@@ -51,6 +51,13 @@ class Terminal:
         """Register values that must never be printed verbatim."""
         self._secrets.update(s for s in secrets if s)
 
+    def quieter(self) -> Terminal:
+        """A terminal for work done on this one's behalf: messages off (debug lines still on
+        with -v), the same secrets, shared, so a key one learns is redacted by both."""
+        other = Terminal(verbose=self.verbose, quiet=True)
+        other._secrets = self._secrets
+        return other
+
     def redact(self, text: str) -> str:
         return redact_text(text, self._secrets)
 

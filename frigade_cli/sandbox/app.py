@@ -21,7 +21,7 @@ from frigade_cli.kernel.config import WEBHOOK_PATH
 from frigade_cli.kernel.http import is_loopback, make_client
 from frigade_cli.kernel.redact import redact_headers, redact_key
 from frigade_cli.receiver import asgi as tracking_asgi
-from frigade_cli.sandbox import control, frigade, public_api, segment
+from frigade_cli.sandbox import control, delivery_overview, frigade, public_api, segment
 from frigade_cli.sandbox.config import SandboxConfig
 from frigade_cli.sandbox.destination import Destination
 from frigade_cli.sandbox.events import EventHub
@@ -55,11 +55,13 @@ class Sandbox:
         self.store = Store(config.data_path, log=self.log)
         self.stats = Stats()
         self.hub = EventHub(config.recent_events)
+        self.telemetry = delivery_overview.Telemetry()
         self.destination = Destination(self)
         self.forwarder = SegmentForwarder(self)
         self.segment = segment.tracking_receiver(
             write_key=self.write_key,
             stats=self.stats,
+            telemetry=self.telemetry,
             accept=self._accept_segment,
             strict_spec=lambda: self.config.strict_spec,
             dedup_window=config.dedup_window,
@@ -177,6 +179,7 @@ class Sandbox:
         self.store.reset()
         self.stats.reset()
         self.hub.clear()
+        self.telemetry.clear()
         self.segment.forget()
 
     def settings_json(self) -> dict[str, Any]:
@@ -240,6 +243,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
             *frigade.routes(sandbox),
             *control.routes(sandbox),
             *public_api.routes(sandbox),
+            *delivery_overview.routes(sandbox),
         ],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _server_error},

@@ -13,6 +13,8 @@ Modelled on segmentio/action-destinations' `webhook` destination (`send` action)
   test-webhook sender's to read, Segment retries it like any other; a batch that still fails is
   kept as undeliverable, never dropped.
 
+Every outcome is also counted for Delivery Overview (`delivery_overview.Telemetry`).
+
 Delivery runs in background tasks (bounded by `max_in_flight`), so ingestion never waits for it.
 """
 
@@ -27,8 +29,19 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.http import send_with_retry
 from frigade_cli.kernel.redact import redact_headers
+from frigade_cli.sandbox.delivery_overview import (
+    DESTINATION_DISABLED,
+    NO_SUBSCRIPTION,
+    SOURCE_ID,
+    http_reason,
+)
 from frigade_cli.segment import jsjson
 from frigade_cli.segment.delivery import delivery_headers
+from frigade_cli.segment.delivery_overview import (
+    FAILED_DELIVERY,
+    FILTERED_AT_DESTINATION,
+    SUCCESSFUL_DELIVERY,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -86,12 +99,21 @@ class Destination:
     def accept(self, messages: list[dict[str, Any]]) -> None:
         sandbox = self._sandbox
         settings = sandbox.config.destination
+        telemetry = sandbox.telemetry
         if not settings.enabled:
             sandbox.stats.destination_filtered += len(messages)
+            telemetry.count(FILTERED_AT_DESTINATION, SOURCE_ID, messages, DESTINATION_DISABLED)
             return
         types = settings.event_types
         subscribed = [m for m in messages if m.get("type") in types]
-        sandbox.stats.destination_filtered += len(messages) - len(subscribed)
+        if len(subscribed) != len(messages):
+            sandbox.stats.destination_filtered += len(messages) - len(subscribed)
+            telemetry.count(
+                FILTERED_AT_DESTINATION,
+                SOURCE_ID,
+                (m for m in messages if m.get("type") not in types),
+                NO_SUBSCRIPTION,
+            )
         if not subscribed:
             return
         url = settings.url or sandbox.webhook_url
@@ -230,6 +252,9 @@ class Destination:
         if 200 <= status < 300:
             stats.destination_batches_delivered += 1
             stats.destination_events_delivered += len(messages)
+            sandbox.telemetry.count(
+                SUCCESSFUL_DELIVERY, SOURCE_ID, messages, retries=max(0, attempts - 1)
+            )
             sandbox.hub.publish("destination", "delivered", self._summary(batch, status, attempts))
             return
         self._give_up(batch, status, f"HTTP {status}: {response.text[:300]}", attempts)
@@ -238,6 +263,11 @@ class Destination:
         sandbox = self._sandbox
         sandbox.stats.destination_undeliverable_batches += 1
         sandbox.stats.destination_undeliverable_events += len(batch.messages)
+        # No answer at all: the error's class (`ConnectError`, `ReadTimeout`) is the reason.
+        reason = http_reason(status) if status is not None else error.split(":", 1)[0]
+        sandbox.telemetry.count(
+            FAILED_DELIVERY, SOURCE_ID, batch.messages, reason, retries=max(0, attempts - 1)
+        )
         summary = self._summary(batch, status, attempts)
         summary["error"] = error
         record = {

@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 from frigade_cli import __version__
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.http import send_with_retry
+from frigade_cli.sandbox.delivery_overview import (
+    FRIGADE_SOURCE_ID,
+    http_reason,
+)
 from frigade_cli.sandbox.state import WRITE_KEY_NAMES
 from frigade_cli.segment import jsjson
+from frigade_cli.segment.delivery_overview import (
+    FAILED_ON_INGEST,
+    SUCCESSFULLY_RECEIVED,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -127,6 +135,12 @@ class SegmentForwarder:
                 error = None if 200 <= status < 300 else f"HTTP {status}: {response.text[:300]}"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
+        if error is None:
+            sandbox.telemetry.count(SUCCESSFULLY_RECEIVED, FRIGADE_SOURCE_ID, [track])
+        elif status is not None:  # Segment answered, so its ingest counted the refusal
+            sandbox.telemetry.count(
+                FAILED_ON_INGEST, FRIGADE_SOURCE_ID, [track], http_reason(status)
+            )
         if error is None:
             sandbox.stats.flow_states_forwarded += 1
             sandbox.hub.publish("forward", "track", body)

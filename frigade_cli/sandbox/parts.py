@@ -12,13 +12,15 @@ if TYPE_CHECKING:
     import httpx
 
     from frigade_cli.sandbox.config import SandboxConfig
+    from frigade_cli.sandbox.delivery_overview import Telemetry
     from frigade_cli.sandbox.events import EventHub
     from frigade_cli.sandbox.state import Store
     from frigade_cli.sandbox.stats import Stats
 
 
 class SandboxParts(Protocol):
-    """Settings, state, counters, the event stream, the keys and a warning log."""
+    """Settings, state, counters, the event stream, Delivery Overview's counts, the keys and a
+    warning log."""
 
     @property
     def config(self) -> SandboxConfig: ...
@@ -31,6 +33,9 @@ class SandboxParts(Protocol):
 
     @property
     def hub(self) -> EventHub: ...
+
+    @property
+    def telemetry(self) -> Telemetry: ...
 
     @property
     def api_key(self) -> str: ...

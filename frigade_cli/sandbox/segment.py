@@ -11,28 +11,46 @@ from collections.abc import Callable
 from typing import Any
 
 from frigade_cli.receiver.tracking import Received, TrackingReceiver
+from frigade_cli.sandbox.delivery_overview import (
+    DUPLICATE,
+    SOURCE_ID,
+    Telemetry,
+    http_reason,
+)
 from frigade_cli.sandbox.stats import Stats
+from frigade_cli.segment.delivery_overview import (
+    FAILED_ON_INGEST,
+    FILTERED_AT_SOURCE,
+    SUCCESSFULLY_RECEIVED,
+)
 
 
 def tracking_receiver(
     *,
     write_key: str,
     stats: Stats,
+    telemetry: Telemetry,
     accept: Callable[[list[dict[str, Any]], str], None],
     strict_spec: Callable[[], bool],
     dedup_window: float,
 ) -> TrackingReceiver:
-    """A receiver accepting only `write_key`; `accept(messages, received_at)` gets what it takes."""
+    """A receiver accepting only `write_key`; `accept(messages, received_at)` gets what it takes.
+
+    Every outcome is counted in `stats` and, for Delivery Overview, in `telemetry`.
+    """
 
     def on_accept(received: Received) -> None:
         by_type = stats.segment_received
         for message in received.messages:
             by_type[message["type"]] += 1
         stats.segment_accepted_requests += 1
+        telemetry.count(SUCCESSFULLY_RECEIVED, SOURCE_ID, received.messages)
+        telemetry.count_unnamed(FILTERED_AT_SOURCE, SOURCE_ID, received.duplicates, DUPLICATE)
         accept(received.messages, received.received_at)
 
     def on_reject(status: int, problem: str) -> None:
         stats.segment_rejected_requests += 1
+        telemetry.count_unnamed(FAILED_ON_INGEST, SOURCE_ID, 1, http_reason(status))
         if status == 401:
             stats.segment_auth_failures += 1
 

@@ -379,27 +379,9 @@ def _sandbox_base(app: App, req: ValidateRequest) -> Iterator[tuple[str, str]]:
 
 def _running_sandbox_key(base: str, timeout: float) -> str:
     """A running sandbox's private key, as its control API shows a generated one."""
-    import httpx
+    from frigade_cli.clients.sandbox_control import read_sandbox
 
-    from frigade_cli.kernel.errors import UpstreamError
-    from frigade_cli.kernel.http import make_client
-
-    async def read() -> Any:
-        async with make_client(timeout=timeout) as client:
-            response = await client.get(base + "/_sandbox/config")
-            response.raise_for_status()
-            return response.json()
-
-    try:
-        key = str(asyncio.run(read())["keys"]["api_key"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        raise UpstreamError(f"cannot read the sandbox at {base}: {exc}") from None
-    if "*" in key:
-        raise InputError(
-            "the sandbox was started with its own --api-key, which it does not show",
-            hint="pass that key with --token",
-        )
-    return key
+    return read_sandbox(base, timeout).require("api_key", "--token")
 
 
 # --live ------------------------------------------------------------------------------------------
