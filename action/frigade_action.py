@@ -278,12 +278,12 @@ def step_summary(command: str, exit_code: int, document: Any, report: Path) -> s
                 f"{accepted.get('events', 0)} events accepted in {accepted.get('batches', 0)} "
                 f"batches, {failed.get('events', 0)} failed."
             )
-        checks = document.get("checks")
-        if isinstance(checks, list) and checks:
-            lines += ["", "| check | status | detail |", "| --- | --- | --- |"]
-            for check in checks:
-                if isinstance(check, dict):
-                    cells = [check.get(k, "") for k in ("name", "status", "message")]
+        steps = document.get("steps")  # doctor: a row per step, with the fix when it failed
+        if isinstance(steps, list) and steps:
+            lines += ["", "| step | status | detail | fix |", "| --- | --- | --- | --- |"]
+            for step in steps:
+                if isinstance(step, dict):
+                    cells = [step.get(k) or "" for k in ("name", "status", "detail", "fix")]
                     lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines.append("")
     return "\n".join(lines) + "\n"

@@ -237,3 +237,27 @@ def test_args_that_do_not_parse_are_one_clear_error(runner_temp: Path, workspace
     result = act(runner_temp, workspace, command="validate", args="'unclosed")
     assert result.step("run").exit_code == 2
     assert "args: No closing quotation" in result.annotations[0].message
+
+
+def test_doctor_on_the_sandbox_summarises_every_step(runner_temp: Path, workspace: Path) -> None:
+    result = act(runner_temp, workspace, command="doctor", args="--sandbox")
+    assert not result.failed, result.step("run").stderr
+    assert result.outputs["passed"] == "true"
+    report = json.loads(Path(result.outputs["report"]).read_text())
+    names = [step["name"] for step in report["steps"]]
+    assert "mapping" in names and "end-to-end" in names
+    assert result.summary.startswith("### frigade doctor: passed")
+    for name in names:
+        assert f"| {name} | passed |" in result.summary
+
+
+def test_doctor_failing_a_step_keeps_its_exit_code_and_shows_the_fix(
+    runner_temp: Path, workspace: Path
+) -> None:
+    result = act(runner_temp, workspace, command="doctor", args="--sandbox -m mappings/bad.yaml")
+    run = result.step("run")
+    assert (run.outcome, run.exit_code) == ("failure", 3)
+    assert result.outputs["passed"] == "false" and result.outputs["exit-code"] == "3"
+    assert result.summary.startswith("### frigade doctor: FAILED")
+    row = next(line for line in result.summary.splitlines() if line.startswith("| mapping |"))
+    assert "| failed |" in row and "turn Enable Batching on" in row
