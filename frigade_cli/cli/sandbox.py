@@ -95,6 +95,15 @@ def sandbox(
             "first element when batched).",
         ),
     ] = None,
+    destination_url: Annotated[
+        str | None,
+        typer.Option(
+            "--destination-url",
+            metavar="URL",
+            help="Where the Webhooks destination delivers (default: this sandbox's own Frigade "
+            "webhook), e.g. a 'frigade segment tail --listen' URL, to watch what it sends.",
+        ),
+    ] = None,
     fail_rate: Annotated[
         float | None,
         typer.Option(
@@ -174,6 +183,7 @@ def sandbox(
         write_key=write_key,
         segment_api_url=segment_api_url,
         destination=DestinationConfig(
+            url=destination_url,
             enable_batching=batching,
             batch_size=batch_size,
             flush_interval=parse_duration(flush_interval, "--flush-interval"),

@@ -6,12 +6,14 @@ Sources: docs.frigade.com (REST API reference, Segment guide) and the FrigadeHQ/
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import orjson
 
 from frigade_cli.kernel.errors import InputError
-from frigade_cli.kernel.keys import check_private_key, strip_bearer
+from frigade_cli.kernel.keys import basic_user, check_private_key, strip_bearer
 
 QUOTA_MESSAGE = (
     "HTTP 429: the Frigade account's monthly active user cap is reached; retrying cannot help"
@@ -69,6 +71,42 @@ def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
             raise InputError("no Frigade API key", hint=KEY_HELP)
         return None
     return check_private_key(key)
+
+
+def auth_problem(
+    authorization: str | None,
+    accepted: Collection[str],
+    public_keys: Collection[str] = (),
+) -> tuple[int, str] | None:
+    """None when the `Authorization` header carries one of the `accepted` keys, else the
+    (status, message) Frigade answers: 401 without the header; 403 for a scheme other than
+    Bearer or Basic, or for another key (one of `public_keys`, public keys that are not accepted
+    here, gets a message saying the private key is needed).
+
+    `Bearer <key>` is Frigade's documented form (docs.frigade.com: REST API, Segment guide);
+    Basic is accepted with the key as the credential, raw or base64 of `key:` (what Frigade does
+    with Basic is not documented). The 401/403 split is NestJS's, as Frigade's API answers.
+    """
+    if not authorization or not authorization.strip():
+        return 401, "Missing API key: send Authorization: Bearer <key>"
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "bearer":
+        given = {credential}
+    elif scheme.lower() == "basic":
+        given = {credential, basic_user(credential) or ""}
+    else:
+        return 403, "Authorization must be 'Bearer <key>'"
+    if given & set(accepted):
+        return None
+    if given & set(public_keys):
+        return 403, "This endpoint needs the private API key (api_private_...)"
+    return 403, "Invalid API key"
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """Frigade's (NestJS's) error shape: `{statusCode, message, error}`."""
+    return {"statusCode": status, "message": message, "error": HTTPStatus(status).phrase}
 
 
 _STATUS = re.compile(r"(?<!\d)([1-5]\d\d)(?!\d)")

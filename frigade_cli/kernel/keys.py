@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import unicodedata
 
 from frigade_cli.kernel.errors import InputError
@@ -51,3 +53,13 @@ def check_private_key(key: str, what: str = "the API key", *, strict: bool = Fal
             hint="copy the private key from the Frigade dashboard (Developer > API keys)",
         )
     return key
+
+
+def basic_user(credential: str) -> str | None:
+    """The user part of an HTTP Basic credential (`base64(user:password)`, RFC 7617), or None
+    when it is not valid base64 of UTF-8 text."""
+    try:
+        decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded.split(":", 1)[0]

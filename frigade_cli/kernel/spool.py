@@ -1,5 +1,10 @@
 """Batches that could not be delivered, kept as NDJSON so `--resend FILE` can send them again.
 
+One line per batch: `{url, status, error, failed_at, messages}`. A line may also carry the
+request as it was received (`request`: `{kind, method, path, query, headers, body,
+received_at}`, headers without secrets), as `frigade segment tail` writes them (`--save`, and
+relays that failed), so `tail --replay FILE` can send it again as it came.
+
 The file format is the kernel's; what a message is and how it is written (JSON as JavaScript
 writes it, Segment's message checks) is the caller's, passed in as a `SpoolCodec`."""
 
@@ -110,6 +115,93 @@ def write_spool(
             hint="make that directory writable, or point FRIGADE_STATE_DIR at one that is",
         ) from None
     return target
+
+
+class SpoolAppender:
+    """Writes spool lines one at a time as they happen, flushed each, to a file made 0600.
+
+    The file is opened on the first line (`path`, or a new file in the spool directory named
+    after `kind`) and appended to when it exists. Raises UnsavedError (exit 7) naming the file
+    and the reason when it cannot be opened or written.
+    """
+
+    def __init__(self, codec: SpoolCodec, path: Path | None = None, kind: str = "tail") -> None:
+        self.codec = codec
+        self.path = path
+        self.kind = kind
+        self.lines = 0
+        self.events = 0
+        self._handle: Any = None
+
+    def open(self) -> Path:
+        """Open (create, or append to) the file now; its path."""
+        if self._handle is None:
+            target = self.path or new_spool_path(self.kind)
+            try:
+                if self.path is None:
+                    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.fchmod(fd, 0o600)  # an existing file gets the mode of one holding events
+                self._handle = os.fdopen(fd, "ab")
+            except OSError as exc:
+                raise UnsavedError(
+                    f"cannot write {target}: {exc.strerror or type(exc).__name__}",
+                    hint="name a file in a writable directory",
+                ) from None
+            self.path = target
+        assert self.path is not None
+        return self.path
+
+    def write(self, record: dict[str, Any], events: int = 0) -> None:
+        """Append one record (`events` of them counted) and flush it to the file."""
+        path = self.open()
+        try:
+            self._handle.write(self.codec.dumps(record) + b"\n")
+            self._handle.flush()
+        except OSError as exc:
+            raise UnsavedError(
+                f"cannot write {path}: {exc.strerror or type(exc).__name__}",
+                hint="free some space or name another file",
+            ) from None
+        self.lines += 1
+        self.events += events
+
+    def close(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+
+
+def iter_records(path: Path, codec: SpoolCodec) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each non-empty line of a spool file, without checking the
+    records' messages (`check_spool` does). InputError (exit 3) naming the file and line for an
+    unreadable file or a line that is not a JSON object."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115  # closed below; the generator owns it
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
+    with handle:
+        number = 0
+        while True:
+            try:
+                line = handle.readline()
+            except OSError as exc:
+                raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
+            if not line:
+                return
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                record = codec.loads(line)
+            except codec.decode_error as exc:
+                raise InputError(
+                    f"{path} line {number}: invalid JSON ({getattr(exc, 'msg', exc)})"
+                ) from None
+            if not isinstance(record, dict):
+                raise InputError(f"{path} line {number}: not a spool record (a JSON object)")
+            yield number, record
 
 
 @dataclass

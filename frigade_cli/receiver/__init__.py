@@ -6,7 +6,9 @@ itself the same way:
 
 - `frigade_cli.receiver.tracking`: what a request means (auth, limits, gzip, message checks,
   `messageId` de-duplication, what Segment fills in); no I/O, no web framework;
-- `frigade_cli.receiver.asgi`: the Starlette routes that feed it.
+- `frigade_cli.receiver.webhook`: Webhooks (Actions) deliveries, as `tail --listen` also takes
+  them (signature, Frigade's key check, Segment messages);
+- `frigade_cli.receiver.asgi`: the Starlette routes that feed them.
 
 Importing this package is cheap: the constants below only.
 """

@@ -28,8 +28,6 @@ returns a `Reply`; `frigade_cli.receiver.asgi` serves it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 import zlib
 from collections import deque
@@ -40,6 +38,7 @@ from typing import Any
 import orjson
 
 from frigade_cli.kernel.clock import iso_from_ms, now_ms, parse_iso_ms
+from frigade_cli.kernel.keys import basic_user
 from frigade_cli.receiver import DEFAULT_DEDUP_WINDOW, MAX_REMEMBERED_IDS
 from frigade_cli.segment.messages import (
     MAX_BATCH_BYTES,
@@ -92,15 +91,6 @@ def quick_problem(message: Any) -> str | None:
             f"messageId must be at most {MAX_MESSAGE_ID_LENGTH} chars"
         )
     return None
-
-
-def basic_user(credential: str) -> str | None:
-    """The user part of an HTTP Basic credential (`base64(user:password)`), or None."""
-    try:
-        decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return decoded.split(":", 1)[0]
 
 
 class _Skew:
@@ -201,6 +191,25 @@ class MessageIdWindow:
             for message_id in by_time.popleft()[1]:
                 seen.discard(message_id)
 
+    def fresh(self, messages: list[Any], now: int) -> tuple[list[dict[str, Any]], int]:
+        """The messages whose messageId was not received within the window (now remembered as
+        received at `now`, epoch ms), in order; and how many were. A message without a
+        messageId is always fresh."""
+        self.forget_before(now)
+        seen = self.seen
+        fresh: list[dict[str, Any]] = []
+        new_ids: list[str] = []
+        for message in messages:
+            message_id = message.get("messageId")
+            if message_id:
+                if message_id in seen:
+                    continue
+                seen.add(message_id)
+                new_ids.append(message_id)
+            fresh.append(message)
+        self.remember(new_ids, now)
+        return fresh, len(messages) - len(fresh)
+
     def clear(self) -> None:
         self.seen.clear()
         self._by_time.clear()
@@ -236,8 +245,12 @@ class Limits:
 class Received:
     """One accepted request: its new messages as enriched, and the request as it arrived.
 
-    `messages` excludes duplicates (counted in `duplicates`); `headers` and `body` are the raw
-    request (body still compressed when it came gzipped), for relaying it unchanged.
+    `messages` excludes duplicates (counted in `duplicates`); `sent` is every message of the
+    request in its order (the new ones as enriched); `headers` and `body` are the raw request
+    (body still compressed when it came gzipped), for relaying it unchanged. `kind` is
+    "tracking" (Segment's tracking API) or "webhook" (a Webhooks (Actions) delivery, see
+    `frigade_cli.receiver.webhook`), whose `signature` is "verified", "mismatch" or "missing"
+    when a shared secret was given, else None.
     """
 
     endpoint: str
@@ -246,6 +259,17 @@ class Received:
     duplicates: int
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
+    kind: str = "tracking"
+    method: str = "POST"
+    path: str = ""
+    query: str = ""
+    sent: list[Any] = field(default_factory=list)
+    signature: str | None = None
+
+    @property
+    def batch_size(self) -> int:
+        """Messages the request held, duplicates included."""
+        return len(self.sent)
 
 
 @dataclass(frozen=True)
@@ -256,6 +280,27 @@ class Reply:
     body: bytes
     received: Received | None = None
     problem: str | None = None
+
+
+def decoded_body(
+    headers: Mapping[str, str], body: bytes, limit: int, what: str = "request"
+) -> tuple[bytes, tuple[int, str] | None]:
+    """The body decompressed as its `Content-Encoding` says (gzip, or none), and None; or b""
+    and the (status, problem) to refuse it with: a bad gzip stream, over `limit` bytes once
+    decompressed (400), an encoding other than gzip (415)."""
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return body, None
+    if encoding not in ("gzip", "x-gzip"):
+        return b"", (415, f"Content-Encoding {encoding!r} is not supported: use gzip")
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = decoder.decompress(body, limit + 1)
+    except zlib.error as exc:
+        return b"", (400, f"the gzip body cannot be decompressed: {exc}")
+    if len(body) > limit or decoder.unconsumed_tail:
+        return b"", (400, f"{what} is over {limit} bytes decompressed; Segment's limit is {limit}")
+    return body, None
 
 
 def _error(status: int, message: str) -> Reply:
@@ -317,11 +362,15 @@ class TrackingReceiver:
         body: bytes,
         size: int,
         raw_headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        path: str | None = None,
+        query: str = "",
     ) -> Reply:
         """The answer to a POST to `/v1/{endpoint}`.
 
         `headers` maps lower-case names to values; `body` is the request body when `size` (its
         length in bytes) is at most `read_limit(endpoint)`, else anything (it is refused).
+        `path` (default `/v1/{endpoint}`) and `query` are kept on the `Received` for a relay.
         """
         if endpoint not in ENDPOINTS:
             known = ", ".join(ENDPOINTS)
@@ -334,20 +383,10 @@ class TrackingReceiver:
                 400, f"{what} is {size} bytes; Segment's limit is {limit} bytes per {what}"
             )
         raw = body
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding in ("gzip", "x-gzip"):
-            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            try:
-                body = decoder.decompress(body, limit + 1)
-            except zlib.error as exc:
-                return self.reject(400, f"the gzip body cannot be decompressed: {exc}")
-            if len(body) > limit or decoder.unconsumed_tail:
-                return self.reject(
-                    400, f"{what} is over {limit} bytes decompressed; Segment's limit is {limit}"
-                )
-            size = len(body)
-        elif encoding not in ("", "identity"):
-            return self.reject(415, f"Content-Encoding {encoding!r} is not supported: use gzip")
+        body, failure = decoded_body(headers, body, limit, what)
+        if failure is not None:
+            return self.reject(*failure)
+        size = len(body)
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -385,10 +424,20 @@ class TrackingReceiver:
 
         received_ms = self.clock()
         skew = _Skew(received_ms, iso_from_ms(received_ms))
-        fresh, duplicates = self._fresh(messages, received_ms)
+        fresh, duplicates = self.dedup.fresh(messages, received_ms) if self.dedup else (messages, 0)
         for message in fresh:
             _enrich(message, skew, sent_at, context, self.message_id_prefix)
-        received = Received(endpoint, fresh, skew.received_iso, duplicates, raw_headers or [], raw)
+        received = Received(
+            endpoint,
+            fresh,
+            skew.received_iso,
+            duplicates,
+            raw_headers or [],
+            raw,
+            path=path or f"/v1/{endpoint}",
+            query=query,
+            sent=messages,
+        )
         return Reply(200, SUCCESS, received)
 
     def _auth_problem(self, authorization: str | None, document: dict[str, Any]) -> str | None:
@@ -421,26 +470,6 @@ class TrackingReceiver:
                     where += f" ({message['messageId']})"
                 return f"{where}: {problem}"
         return None
-
-    def _fresh(self, messages: list[dict[str, Any]], now: int) -> tuple[list[dict[str, Any]], int]:
-        """The messages whose messageId was not received within the window; and how many were."""
-        window = self.dedup
-        if window is None:
-            return messages, 0
-        window.forget_before(now)
-        seen = window.seen
-        fresh: list[dict[str, Any]] = []
-        new_ids: list[str] = []
-        for message in messages:
-            message_id = message.get("messageId")
-            if message_id:
-                if message_id in seen:
-                    continue
-                seen.add(message_id)
-                new_ids.append(message_id)
-            fresh.append(message)
-        window.remember(new_ids, now)
-        return fresh, len(messages) - len(fresh)
 
     def forget(self) -> None:
         """Forget the remembered messageIds (a reset)."""

@@ -9,7 +9,7 @@ from frigade_cli.segment.event_filter import group_of
 
 if TYPE_CHECKING:
     from frigade_cli.kernel.output import Terminal
-    from frigade_cli.services.tail import TailResult
+    from frigade_cli.services.tail import RelayReport, TailResult
 
 TYPE_STYLES = {
     "track": "cyan",
@@ -21,7 +21,10 @@ TYPE_STYLES = {
     "failed": "red",
     "undeliverable": "red",
     "retry": "yellow",
+    "relay": "white",
 }
+# How a Webhooks (Actions) delivery's X-Signature checked out, as its lines say it.
+SIGNATURE_MARKS = {"verified": "signed", "mismatch": "SIGNATURE MISMATCH", "missing": "UNSIGNED"}
 _WHAT_WIDTH = 36
 
 
@@ -53,10 +56,12 @@ def event_line(
     side: str | None = None,
     at: str | None = None,
     upstream: str | None = None,
+    note: str | None = None,
     colour: bool = False,
 ) -> str:
     """One event as one line: time, [side,] type, event name or traits, user, group, messageId,
-    [upstream status]. With `colour`, rich markup colouring the type (the rest escaped)."""
+    [upstream status], [note]. With `colour`, rich markup colouring the type (the rest
+    escaped)."""
     from rich.markup import escape
 
     body = message if isinstance(message, dict) else {}
@@ -76,6 +81,7 @@ def event_line(
         f"group={group}" if group is not None else "",
         f"id={body['messageId']}" if body.get("messageId") else "",
         f"-> {upstream}" if upstream else "",
+        note or "",
     ]
     rest = "  ".join(p for p in parts if p)
     head = f"{when:<12}  " + (f"{side:<11} " if side else "")
@@ -90,12 +96,23 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
     if result.stopped_because == "closed":
         return
     parts = [f"{result.events} event" + ("" if result.events == 1 else "s") + " shown"]
+    if result.source == "replay":
+        parts.append(f"{result.requests} of {result.saved_requests} saved request(s) sent")
+    relayed = result.forwarded + result.forward_failures
     for count, what in (
+        (
+            result.webhook_requests,
+            "webhook deliveries" if result.webhook_requests > 1 else "webhook delivery",
+        ),
+        (result.signatures_verified, "signature(s) verified"),
+        (result.signature_failures, "signature(s) MISMATCHED or missing"),
         (result.duplicates, "duplicate(s) dropped"),
         (result.rejected, "request(s) rejected"),
-        (result.forward_failures, "forward(s) failed"),
+        (relayed, f"request(s) relayed to {result.forward_to}"),
+        (result.forward_failures, "relay(s) FAILED"),
         (result.reconnects, "reconnect(s)"),
         (result.missed, "missed (no longer held by the sandbox)"),
+        (result.skipped, "unreadable stream event(s) skipped"),
     ):
         if count:
             parts.append(f"{count} {what}")
@@ -103,8 +120,14 @@ def tail_summary(terminal: Terminal, result: TailResult) -> None:
         "interrupted": "stopped",
         "limit": "limit reached",
         "timeout": "timed out",
+        "replayed": "replayed",
     }.get(result.stopped_because or "", "ended")
     terminal.info(f"{reason}: " + ", ".join(parts))
+    if result.save_file:
+        terminal.info(
+            f"requests saved to {result.save_file}; send them again with: frigade segment "
+            f"tail --replay {result.save_file} --forward-to URL"
+        )
 
 
 class EventPrinter:
@@ -124,13 +147,69 @@ class EventPrinter:
         self.lines([(str(m.get("type")), m, None, None) for m in messages], upstream)
 
     def lines(
-        self, events: list[tuple[str, Any, str | None, str | None]], upstream: str | None = None
+        self,
+        events: list[tuple[str, Any, str | None, str | None]],
+        upstream: str | None = None,
+        note: str | None = None,
     ) -> None:
         """(type, message, side, received-at) rows, one line each."""
-        rendered = [
-            event_line(kind, message, side=side, at=at, upstream=upstream, colour=self.colour)
-            for kind, message, side, at in events
-        ]
+        self._print(
+            [
+                event_line(
+                    kind,
+                    message,
+                    side=side,
+                    at=at,
+                    upstream=upstream,
+                    note=note,
+                    colour=self.colour,
+                )
+                for kind, message, side, at in events
+            ]
+        )
+
+    def webhook(
+        self,
+        messages: list[dict[str, Any]],
+        batch_size: int,
+        signature: str | None,
+        received_at: str | None = None,
+    ) -> None:
+        """A Webhooks (Actions) delivery's new messages: as JSON exactly as Segment wrote them
+        (JavaScript's JSON), or lines marked `webhook` with the batch size and the signature."""
+        if not messages:
+            return
+        if self.json_output:
+            from frigade_cli.segment import jsjson
+
+            self.terminal.write_text_bytes(b"".join(jsjson.dumps(m) + b"\n" for m in messages))
+            return
+        note = f"batch={batch_size}"
+        if signature is not None:
+            note += f" {SIGNATURE_MARKS.get(signature, signature)}"
+        self.lines([(str(m.get("type")), m, "webhook", received_at) for m in messages], note=note)
+
+    def relayed(self, report: RelayReport) -> None:
+        """One line per relayed request (not with --json: stdout holds messages only)."""
+        if self.json_output:
+            return
+        from frigade_cli.kernel.clock import now_iso
+
+        outcome = (
+            f"{report.status}" if report.error is None else f"FAILED {report.error}"
+        ) + f" {report.elapsed_ms:.0f}ms"
+        if report.attempts > 1:
+            outcome += f" after {report.attempts} attempts"
+        events = f"{report.events} event" + ("" if report.events == 1 else "s")
+        line = f"{now_iso()[11:23]:<12}  {'relay':<11} {report.method} {report.url}  {events}"
+        text = f"{line}  -> {outcome}"
+        if self.colour:
+            from rich.markup import escape
+
+            text = escape(text)
+        self._print([text])
+
+    def _print(self, rendered: list[str]) -> None:
         if self.colour:
             for line in rendered:
                 self.terminal.out.print(self.terminal.redact(line))

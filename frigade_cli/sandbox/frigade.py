@@ -39,9 +39,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from frigade_cli.frigade.rules import auth_problem as frigade_auth_problem
 from frigade_cli.kernel.clock import now_iso
 from frigade_cli.kernel.config import WEBHOOK_PATH
-from frigade_cli.receiver.tracking import basic_user
 from frigade_cli.sandbox.forward import ACTION_TYPES
 from frigade_cli.sandbox.parts import SandboxParts
 from frigade_cli.sandbox.responses import (
@@ -232,25 +232,14 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
     store = sandbox.store
 
     def auth_problem(request: Request, public_ok: bool) -> Response | None:
-        header = request.headers.get("authorization")
-        if not header:
-            stats.frigade_auth_failures += 1
-            return frigade_error(401, "Missing API key: send Authorization: Bearer <key>")
-        scheme, _, credential = header.strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() == "bearer":
-            keys = {credential}
-        elif scheme.lower() == "basic":
-            keys = {credential, basic_user(credential) or ""}
-        else:
-            stats.frigade_auth_failures += 1
-            return frigade_error(403, "Authorization must be 'Bearer <key>'")
-        if sandbox.api_key in keys or (public_ok and sandbox.public_key in keys):
+        accepted = (sandbox.api_key, sandbox.public_key) if public_ok else (sandbox.api_key,)
+        problem = frigade_auth_problem(
+            request.headers.get("authorization"), accepted, public_keys=(sandbox.public_key,)
+        )
+        if problem is None:
             return None
         stats.frigade_auth_failures += 1
-        if sandbox.public_key in keys:
-            return frigade_error(403, "This endpoint needs the private API key (api_private_...)")
-        return frigade_error(403, "Invalid API key")
+        return frigade_error(*problem)
 
     def endpoint(handler: Callable[[Request], Awaitable[Response]], public_ok: bool) -> Endpoint:
         """Latency, auth and 400s around a handler."""

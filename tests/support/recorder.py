@@ -21,6 +21,8 @@ class Recorded:
     body: bytes
     # Every header line as sent, repeats included (`headers` keeps one value per name).
     header_lines: list[tuple[str, str]] = field(default_factory=list)
+    # The status it was answered with (set once the answer is chosen).
+    status: int | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -31,6 +33,7 @@ class Answer:
     status: int = 200
     body: bytes = b'{"success":true}'
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (beside the recorder's own `delay`)
 
 
 class Recorder:
@@ -51,6 +54,7 @@ class Recorder:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with recorder._lock:
+                    answer = recorder.script.popleft() if recorder.script else recorder.default
                     recorder.requests.append(
                         Recorded(
                             self.command,
@@ -58,11 +62,11 @@ class Recorder:
                             {k.lower(): v for k, v in self.headers.items()},
                             body,
                             list(self.headers.items()),
+                            answer.status,
                         )
                     )
-                    answer = recorder.script.popleft() if recorder.script else recorder.default
-                if recorder.delay:
-                    time.sleep(recorder.delay)
+                if recorder.delay or answer.delay:
+                    time.sleep(recorder.delay + answer.delay)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
