@@ -8,11 +8,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from tests.support.recorder import Recorder
+
+if TYPE_CHECKING:
+    from tests.oracles.harness import Oracles
 
 _CLEARED = (
     "FRIGADE_API_KEY",
@@ -90,3 +94,13 @@ def recorder() -> Iterator[Recorder]:
     """A recording webhook receiver on 127.0.0.1 that answers 200 unless scripted."""
     with Recorder() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def oracles() -> Oracles:
+    """The vendors' JavaScript (tests/oracles/), installed once per run (npm ci under a file
+    lock, reused while package-lock.json is unchanged), run in Node on demand. Skips without
+    Node, except with `CI` set: then it fails."""
+    from tests.oracles.harness import prepared
+
+    return prepared()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.kernel.app import get_app
+from frigade_cli.kernel.app import App, get_app
+
+if TYPE_CHECKING:
+    from frigade_cli.render.latency_metrics import LatencyMetrics
+    from frigade_cli.services.latency_check import Plan
 
 
 def latency_check(
@@ -142,6 +146,87 @@ def latency_check(
             show_default=False,
         ),
     ] = None,
+    keep_user: Annotated[
+        bool,
+        typer.Option(
+            "--keep-user",
+            help="Keep the user this run generates (it is deleted after the run with DELETE "
+            "/v1/users?userId=). A --user-id you give is never deleted.",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A previous run's --json report (or --save-baseline file): compare p50, p95 "
+            "and p99 with it, each with a 95% interval for the change.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    max_regression: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Gate against --baseline: fail (exit 6) when the whole 95% interval of the "
+            "change lies above this: 20% (p50, p95 and p99) or p95=20%; repeatable.",
+            metavar="[pNN=]PCT",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the bootstrap behind the intervals: same seed, same ones.")
+    ] = 0,
+    save_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write this run's --json report to FILE, for a later --baseline.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            help="Monitor: run a round this often (60s, 5m) until Ctrl-C or SIGTERM; with "
+            "--json one JSON line per round.",
+            show_default=False,
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --every: stop after this many rounds.", show_default=False),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="With --every: serve Prometheus metrics on this port (/metrics; 0 picks a free "
+            "one and says which).",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_address: Annotated[
+        str,
+        typer.Option(help="Address --metrics-port listens on (0.0.0.0 for every interface)."),
+    ] = "127.0.0.1",
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the same metrics in Prometheus' text format to FILE (atomically, after "
+            "every round), for node_exporter's textfile collector.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a self-contained HTML report (charts per path, gates, the baseline "
+            "overlaid); a monitor rewrites it every round.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     junit: Annotated[
         Path | None,
         typer.Option(help="Write a JUnit XML file: one testcase per gate.", dir_okay=False),
@@ -156,19 +241,26 @@ def latency_check(
     (GET /v1/users?userId=) until it shows up. Prints min, p50, p90, p95, p99, max and mean in
     ms; exit 6 when a gate is breached (after the full report), 5 when unreachable, 4 when a
     key is rejected, 3 for bad settings (before anything is sent), 130 on Ctrl-C and 143 on
-    SIGTERM (after the report of the samples measured so far).
+    SIGTERM (after the report of the samples measured so far). A monitor (--every) reports each
+    round and exits 0 when stopped between rounds, 130/143 when a signal cuts a round short.
     """
-    from frigade_cli.kernel.errors import InputError
+    from frigade_cli.kernel.errors import UsageError
     from frigade_cli.render import latency_check as render
-    from frigade_cli.services.latency_check import (
-        LatencyCheckRequest,
-        raise_for_outcome,
-        run_latency_check,
-    )
+    from frigade_cli.services.latency_check import LatencyCheckRequest, plan
 
     app = get_app()
-    if junit is not None:
-        render.check_output_file(junit, "--junit")
+    if every is None:
+        for flag, value in (("--metrics-port", metrics_port), ("--rounds", rounds)):
+            if value is not None:
+                raise UsageError(f"{flag} belongs to a monitor: add --every")
+    else:
+        for flag, file in (("--junit", junit), ("--save-baseline", save_baseline)):
+            if file is not None:
+                raise UsageError(f"{flag} saves one run: a monitor (--every) has many")
+    files = {"--junit": junit, "--save-baseline": save_baseline, "--html": html}
+    for flag, file in {**files, "--metrics-file": metrics_file}.items():
+        if file is not None:
+            render.check_output_file(file, flag, regular=flag == "--metrics-file")
     request = LatencyCheckRequest(
         path=path,
         compare=compare,
@@ -191,16 +283,105 @@ def latency_check(
         write_key=write_key,
         segment_url=segment_url,
         user_id=user_id,
+        baseline=baseline,
+        max_regression=max_regression or [],
+        seed=seed,
+        keep_user=keep_user,
+        every=every,
+        rounds=rounds,
     )
-    with render.live_progress(app.terminal, samples) as progress:
-        report = run_latency_check(app, request, progress)
+    checked = plan(app, request)
+    metrics = None
+    if metrics_port is not None or metrics_file is not None:
+        from frigade_cli.render.latency_metrics import LatencyMetrics
+
+        metrics = LatencyMetrics(
+            checked.paths,
+            checked.gates,
+            checked.regression_gates,
+            checked.baseline,
+            checked.timeout_s,
+        )
+    try:
+        if metrics is not None and metrics_port is not None:
+            url = metrics.serve(metrics_address, metrics_port)
+            app.terminal.info(f"serving metrics at {url}")
+        if checked.every_s is None:
+            _single_run(app, checked, json_output, files, metrics, metrics_file)
+        else:
+            _monitor(app, checked, json_output, files, metrics, metrics_file)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _single_run(
+    app: App,
+    checked: Plan,
+    json_output: bool,
+    files: dict[str, Path | None],
+    metrics: LatencyMetrics | None,
+    metrics_file: Path | None,
+) -> None:
+    import time
+
+    from frigade_cli.kernel.errors import InputError
+    from frigade_cli.render import latency_check as render
+    from frigade_cli.services.latency_check import measure, raise_for_outcome
+
+    with render.live_progress(app.terminal, checked.samples) as progress:
+        report = measure(app, checked, progress)
     # With --json a CI step always gets its document; people get the error alone when nothing ran.
     if json_output or report.error is None or any(r.samples for r in report.results):
         render.show(app.terminal, report, json_output)
-    junit_problem = None
+    problem = None
     if report.error is None:
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        junit_problem = render.write_files(app.terminal, report, junit, summary)
+        problem = render.write_files(app.terminal, report, summary, files)
+    if metrics is not None and metrics_file is not None:
+        metrics.update(report, time.time())
+        problem = _warned(app, metrics.write(metrics_file)) or problem
     raise_for_outcome(report)
-    if junit_problem:
-        raise InputError(junit_problem)
+    if problem:
+        raise InputError(problem)
+
+
+def _monitor(
+    app: App,
+    checked: Plan,
+    json_output: bool,
+    files: dict[str, Path | None],
+    metrics: LatencyMetrics | None,
+    metrics_file: Path | None,
+) -> None:
+    import time
+
+    from frigade_cli.kernel.latency import LatencyReport
+    from frigade_cli.render import latency_check as render
+    from frigade_cli.services.latency_check import monitor, raise_for_monitor
+
+    def on_round(report: LatencyReport) -> None:
+        render.show_round(app.terminal, report, json_output)
+        render.write_files(app.terminal, report, None, files)
+        if metrics is not None:
+            metrics.update(report, time.time())
+            if metrics_file is not None:
+                _warned(app, metrics.write(metrics_file))
+
+    assert checked.every_s is not None
+    app.terminal.info(
+        f"monitoring every {checked.every_s:g}s"
+        + (f", {checked.rounds} rounds" if checked.rounds else ", until Ctrl-C or SIGTERM")
+    )
+    with render.live_progress(app.terminal, checked.samples) as progress:
+        outcome = monitor(app, checked, on_round, progress)
+    app.terminal.info(
+        f"monitor stopped after {outcome.rounds} round{'s' if outcome.rounds != 1 else ''}"
+    )
+    raise_for_monitor(outcome)
+
+
+def _warned(app: App, problem: str | None) -> str | None:
+    if problem:
+        app.terminal.warn(problem)
+    return problem

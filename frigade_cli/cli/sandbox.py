@@ -95,6 +95,15 @@ def sandbox(
             "first element when batched).",
         ),
     ] = None,
+    trigger: Annotated[
+        str | None,
+        typer.Option(
+            "--trigger",
+            help="The destination subscription's FQL trigger, applied as Segment's runtime "
+            'applies it (default: type = "identify" or type = "group" or type = "track"). '
+            "Exit 3 when Segment would reject it.",
+        ),
+    ] = None,
     destination_url: Annotated[
         str | None,
         typer.Option(
@@ -188,6 +197,7 @@ def sandbox(
             batch_size=batch_size,
             flush_interval=parse_duration(flush_interval, "--flush-interval"),
             shared_secret=shared_secret,
+            trigger=trigger,
         ),
         fail_rate=fail_rate if fail_rate is not None else (1.0 if fail_with is not None else 0.0),
         fail_with=fail_with if fail_with is not None else DEFAULT_FAIL_WITH,

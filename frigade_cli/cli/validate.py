@@ -25,6 +25,22 @@ def _duration(value: str | None, flag: str) -> float | None:
         raise typer.BadParameter(exc.message, param_hint=flag) from None
 
 
+def _timeout_seconds(value: str) -> float:
+    """--timeout in seconds: exit 2 when it is not a duration, 3 when it is zero (USAGE_RULE)."""
+    seconds = _duration(value, "--timeout")
+    if not seconds:
+        refused = typer.BadParameter("must be more than 0", param_hint="'--timeout'")
+        refused.exit_code = ExitCode.VALIDATION
+        raise refused
+    return seconds
+
+
+def _check_timeout(value: str) -> str:
+    # Checked while Click parses, so a bad value is reported before any stray argument.
+    _timeout_seconds(value)
+    return value
+
+
 def validate(
     files: Annotated[
         list[str] | None,
@@ -84,6 +100,15 @@ def validate(
         typer.Option(
             metavar="ID",
             help="Read this destination and all its subscriptions from Segment's Public API.",
+        ),
+    ] = None,
+    expect_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="The webhook URL a correct mapping points at. Default: Frigade's documented "
+            "webhook (with --sandbox: the sandbox's). FRIGADE_API_URL and the profile's "
+            "webhook_url do not change it.",
         ),
     ] = None,
     token: Annotated[
@@ -158,7 +183,15 @@ def validate(
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per HTTP response.")] = 30.0,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION",
+            callback=_check_timeout,
+            help="How long to wait for each HTTP response, the Public API's and --live's "
+            "(250ms, 30s, 1m).",
+        ),
+    ] = "30s",
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -196,6 +229,7 @@ def validate(
             trigger=trigger,
             enabled=enabled,
             destination_id=destination_id,
+            expect_url=expect_url,
             token=token,
             public_api_url=segment_public_api_url,
             sandbox=sandbox,
@@ -205,7 +239,7 @@ def validate(
             target_wait=_duration(target_wait, "--target-wait") or 0.0,
             live=live,
             ignore=ignore or [],
-            timeout=timeout,
+            timeout=_timeout_seconds(timeout),
         ),
     )
     render_validate.report(app.terminal, report, "json" if json_output else output_format)

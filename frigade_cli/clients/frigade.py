@@ -95,6 +95,9 @@ class FrigadeRecord:
         )
 
 
+_MISSING = object()  # what `_request` returns for a 404 when told to tell it from an empty 2xx
+
+
 class QuotaExhausted(UpstreamError):
     """Frigade's monthly-active-user cap is reached: every further call fails the same way."""
 
@@ -145,6 +148,14 @@ class FrigadeClient(ServiceClient):
         )
         return None if body is None else FrigadeRecord.parse(body, "groupId")
 
+    async def delete_user(self, user_id: str) -> bool:
+        """`DELETE /v1/users?userId=` (private key): hard-deletes the user and their data
+        (docs.frigade.com, Users: delete). True when deleted, False when Frigade answers 404."""
+        body = await self._request(
+            "DELETE", "/v1/users", params={"userId": user_id}, missing_ok=True, missing=_MISSING
+        )
+        return body is not _MISSING
+
     # Writes (public or private key) ---------------------------------------------------------------
     async def write_user(
         self,
@@ -184,6 +195,7 @@ class FrigadeClient(ServiceClient):
         params: Mapping[str, str] | None = None,
         json: Any = None,
         missing_ok: bool = False,
+        missing: Any = None,
     ) -> Any:
         import httpx
 
@@ -222,7 +234,7 @@ class FrigadeClient(ServiceClient):
                 hint="use the private key (api_private_...) from the Frigade dashboard",
             )
         if status == 404 and missing_ok:
-            return None
+            return missing
         if not 200 <= status < 300:
             raise UpstreamError(
                 f"Frigade answered HTTP {status} to {method} {path}: {error_message(response)}"

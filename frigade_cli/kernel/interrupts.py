@@ -53,6 +53,11 @@ class StopSignals:
         """Call `callback(n)` on the n-th signal (1 for the first) from now on."""
         self._callbacks.append(callback)
 
+    def remove(self, callback: Callable[[int], None]) -> None:
+        """Stop calling `callback` (a no-op when it is not registered)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         for callback in list(self._callbacks):

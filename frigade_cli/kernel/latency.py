@@ -7,11 +7,13 @@ ends in `_s`. Percentiles use the one method of `frigade_cli.kernel.stats`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from frigade_cli.kernel.clock import parse_iso_ms
 from frigade_cli.kernel.errors import FrigadeCliError
-from frigade_cli.kernel.stats import FIGURES, Distribution
+from frigade_cli.kernel.stats import FIGURES, ChangeInterval, Distribution, bootstrap_changes
 
 PATHS = ("segment", "direct", "api")
 PATH_HELP = {
@@ -22,6 +24,26 @@ PATH_HELP = {
 USER_PREFIX = "frigade-cli-latency-"  # every marked event belongs to a user with this prefix
 MARKER_EVENT = "frigade-cli latency check"  # the event name of every marked event
 GATE_FIGURES = ("p50", "p95", "p99")
+# A regression is judged by a percentile bootstrap: 95% intervals from 2,000 paired redraws.
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+# Fewer samples than this in either run and a percentile's interval says nothing: at least 5
+# in all, and at least 2 above the percentile (p50: 5, p95: 40, p99: 200).
+MIN_SAMPLES = 5
+MIN_SAMPLES_ABOVE = 2
+# Settings whose change between the baseline and this run is worth pointing at.
+COMPARED_SETTINGS = (
+    "sandbox",
+    "batch_size",
+    "flush_interval_s",
+    "samples",
+    "interval_s",
+    "concurrency",
+    "poll",
+    "frigade_url",
+    "segment_url",
+    "webhook_url",
+)
 
 
 @dataclass
@@ -201,6 +223,199 @@ def check_gates(results: list[PathResult], gates: list[Gate]) -> list[GateResult
     return checked
 
 
+def min_samples(figure: str) -> int:
+    """Samples each run needs before `figure` (`p50`, `p95`, `p99`) can be compared."""
+    q = float(figure[1:])
+    return max(MIN_SAMPLES, math.ceil(MIN_SAMPLES_ABOVE / (1 - q / 100) - 1e-9))
+
+
+@dataclass(frozen=True)
+class RegressionGate:
+    """`figure` (`p50`/`p95`/`p99`) may grow by at most `max_change` (0.2 = 20%) on the baseline.
+
+    Breached only when the whole confidence interval of the change lies above it.
+    """
+
+    figure: str
+    max_change: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.figure} regression <= {_percent(self.max_change, sign=False)}"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A previous run's `--json` report, as far as a comparison needs it."""
+
+    source: str  # the file, as given
+    started_at: str | None
+    settings: dict[str, Any]
+    samples: dict[str, list[float]]  # path -> the latency of every sample that arrived, ms
+    # path -> (seconds since that path's first send, latency ms) of each arrived sample
+    timeline: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One percentile of one path, this run against the baseline.
+
+    `interval` is None when either run has fewer than `min_samples` samples (too few to tell).
+    """
+
+    path: str
+    figure: str
+    baseline_samples: int
+    samples: int
+    min_samples: int
+    gate: RegressionGate | None
+    interval: ChangeInterval | None
+
+    @property
+    def status(self) -> str:
+        """`pass`, `FAIL`, `too few samples` or `no gate`."""
+        if self.interval is None:
+            return "too few samples"
+        if self.gate is None:
+            return "no gate"
+        return "FAIL" if self.interval.low > self.gate.max_change else "pass"
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "FAIL"
+
+    def describe(self) -> str:
+        """`p95 +88.9% (95% CI +80.1% .. +95.3%): clearly above +20%` / `p99: too few ...`."""
+        if self.interval is None:
+            return (
+                f"{self.figure}: too few samples to tell ({self.min_samples} needed in each "
+                f"run; baseline {self.baseline_samples}, now {self.samples})"
+            )
+        i = self.interval
+        text = (
+            f"{self.figure} {_percent(i.change)} (95% CI {_percent(i.low)} .. {_percent(i.high)})"
+        )
+        if self.gate is None:
+            return text
+        verdict = "clearly above" if not self.passed else "not clearly above"
+        return f"{text}: {verdict} {_percent(self.gate.max_change)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        i = self.interval
+        return {
+            "path": self.path,
+            "figure": self.figure,
+            "baseline_ms": _round(i.baseline) if i else None,
+            "now_ms": _round(i.now) if i else None,
+            "change_pct": _pct(i.change) if i else None,
+            "ci_low_pct": _pct(i.low) if i else None,
+            "ci_high_pct": _pct(i.high) if i else None,
+            "max_regression_pct": _pct(self.gate.max_change) if self.gate else None,
+            "baseline_samples": self.baseline_samples,
+            "samples": self.samples,
+            "min_samples": self.min_samples,
+            "status": self.status.lower(),
+            "passed": self.passed,
+        }
+
+
+def compare_to_baseline(
+    results: list[PathResult],
+    baseline: Baseline,
+    gates: list[RegressionGate],
+    *,
+    seed: int = 0,
+) -> list[Regression]:
+    """p50, p95 and p99 of every path the baseline also has, with the gate on each (if any).
+
+    Paths the baseline lacks are left out (see `LatencyReport.as_dict`).
+    """
+    by_figure = {g.figure: g for g in gates}
+    out: list[Regression] = []
+    for result in results:
+        before = baseline.samples.get(result.path)
+        if before is None:
+            continue
+        now = [s.latency_ms for s in result.arrived if s.latency_ms is not None]
+        needed = {f: min_samples(f) for f in GATE_FIGURES}
+        ready = [f for f in GATE_FIGURES if min(len(before), len(now)) >= needed[f]]
+        found: list[ChangeInterval] = []
+        if ready:
+            qs = [float(f[1:]) for f in ready]
+            try:
+                found = bootstrap_changes(
+                    before, now, qs, resamples=RESAMPLES, confidence=CONFIDENCE, seed=seed
+                )
+            except ValueError:  # a baseline percentile of 0 ms: no ratio to speak of
+                found = []
+        intervals = {f"p{c.q:g}": c for c in found}
+        for figure in GATE_FIGURES:
+            out.append(
+                Regression(
+                    result.path,
+                    figure,
+                    len(before),
+                    len(now),
+                    needed[figure],
+                    by_figure.get(figure),
+                    intervals.get(figure),
+                )
+            )
+    return out
+
+
+def baseline_from_report(document: Any, source: str) -> Baseline | None:
+    """The baseline in a `--json` report (one path, or `paths` with `--compare`); None when the
+    document is not such a report. Only samples that arrived count."""
+    if not isinstance(document, dict):
+        return None
+    paths = document.get("paths") if document.get("path") == "compare" else [document]
+    if not isinstance(paths, list):
+        return None
+    samples: dict[str, list[float]] = {}
+    timeline: dict[str, list[tuple[float, float]]] = {}
+    for entry in paths:
+        each = entry.get("each_sample") if isinstance(entry, dict) else None
+        if not isinstance(each, list) or not isinstance(entry.get("path"), str):
+            return None
+        arrived = [
+            s
+            for s in each
+            if isinstance(s, dict)
+            and s.get("arrived") is True
+            and isinstance(s.get("latency_ms"), (int, float))
+            and not isinstance(s.get("latency_ms"), bool)
+        ]
+        samples[entry["path"]] = [float(s["latency_ms"]) for s in arrived]
+        sent = [parse_iso_ms(s.get("sent_at")) for s in each if isinstance(s, dict)]
+        first = min((t for t in sent if t is not None), default=None)
+        timeline[entry["path"]] = [
+            ((at - first) / 1000, float(s["latency_ms"]))
+            for s in arrived
+            if first is not None and (at := parse_iso_ms(s.get("sent_at"))) is not None
+        ]
+    settings = document.get("settings")
+    started = document.get("started_at")
+    return Baseline(
+        source,
+        started if isinstance(started, str) else None,
+        settings if isinstance(settings, dict) else {},
+        samples,
+        timeline,
+    )
+
+
+def changed_settings(before: dict[str, Any], now: dict[str, Any]) -> dict[str, list[Any]]:
+    """The COMPARED_SETTINGS that differ: name -> [baseline's, this run's]. Two sandboxes'
+    URLs are left out: each sandbox has a port of its own."""
+    both_sandbox = before.get("sandbox") is True and now.get("sandbox") is True
+    return {
+        k: [before.get(k), now.get(k)]
+        for k in COMPARED_SETTINGS
+        if k in before and before.get(k) != now.get(k) and not (both_sandbox and k.endswith("_url"))
+    }
+
+
 @dataclass(frozen=True)
 class WaitEstimate:
     """What the batch-wait model says for one traffic level, in ms (see segment.batch_wait)."""
@@ -239,6 +454,13 @@ class LatencyReport:
     interrupted: bool = False
     terminated: bool = False  # the stop was SIGTERM rather than Ctrl-C
     started_at: str | None = None
+    baseline: Baseline | None = None
+    regression_gates: list[RegressionGate] = field(default_factory=list)
+    regressions: list[Regression] = field(default_factory=list)  # filled in once measured
+    seed: int = 0  # the bootstrap's
+    # The generated user and its deletion after the run: None when kept or given by the user.
+    cleanup: UserCleanup | None = None
+    round: int | None = None  # the monitor's round (1, 2, ...); None for a single run
     # What ended the run early after its settings were checked (a rejected key, an unreachable
     # Frigade): re-raised once the report is out, shown as `error` in the JSON.
     error: FrigadeCliError | None = None
@@ -250,7 +472,10 @@ class LatencyReport:
     @property
     def passed(self) -> bool:
         return (
-            not self.interrupted and self.error is None and all(g.passed for g in self.gate_results)
+            not self.interrupted
+            and self.error is None
+            and all(g.passed for g in self.gate_results)
+            and all(r.passed for r in self.regressions)
         )
 
     def result(self, path: str) -> PathResult | None:
@@ -268,12 +493,58 @@ class LatencyReport:
             "started_at": self.started_at,
             "model": self.model.as_dict() if self.model else None,
             "advice": self.advice.as_dict() if self.advice else None,
+            "regression": self._regression_dict(),
+            "cleanup": self.cleanup.as_dict() if self.cleanup else None,
         }
+        if self.round is not None:
+            common = {"round": self.round, **common}
         # Stopped before a path started: its figures are there, empty, so the shape holds.
         results = self.results or [PathResult(p) for p in self.settings.get("paths", [])]
         if len(results) == 1:
             return {**results[0].as_dict(), **common}
         return {"path": "compare", "paths": [r.as_dict() for r in results], **common}
+
+    def _regression_dict(self) -> dict[str, Any] | None:
+        if self.baseline is None:
+            return None
+        compared = {r.path for r in self.regressions}
+        return {
+            "baseline": {
+                "file": self.baseline.source,
+                "started_at": self.baseline.started_at,
+                "paths": sorted(self.baseline.samples),
+                "settings_changed": changed_settings(self.baseline.settings, self.settings),
+            },
+            "confidence": CONFIDENCE,
+            "resamples": RESAMPLES,
+            "seed": self.seed,
+            "gates": {g.figure: _pct(g.max_change) for g in self.regression_gates},
+            "paths_without_baseline": [r.path for r in self.results if r.path not in compared],
+            "figures": [r.as_dict() for r in self.regressions],
+        }
+
+
+@dataclass
+class UserCleanup:
+    """The user this run generated, deleted after it (`DELETE /v1/users?userId=`)."""
+
+    user_id: str
+    deleted: bool = False
+    error: str | None = None  # why the deletion failed; the run's outcome does not change
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "deleted": self.deleted, "error": self.error}
+
+
+def _pct(fraction: float) -> float:
+    return round(fraction * 100, 1)
+
+
+def _percent(fraction: float, *, sign: bool = True) -> str:
+    """`+20%`, `-3.5%` (one decimal unless whole)."""
+    value = round(fraction * 100, 1) + 0.0  # no "-0"
+    text = f"{value:.0f}" if round(value, 1).is_integer() else f"{value:.1f}"
+    return ("+" if sign and value >= 0 else "") + text + "%"
 
 
 def _round(value: float | None) -> float | None:

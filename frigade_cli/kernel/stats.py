@@ -122,3 +122,84 @@ def histogram(values: Sequence[float], bins: int = 10) -> list[Bin]:
     for value in values:
         counts[min(int((value - low) / width), bins - 1)] += 1
     return [Bin(low + i * width, low + (i + 1) * width, c) for i, c in enumerate(counts)]
+
+
+@dataclass(frozen=True)
+class ChangeInterval:
+    """The relative change of one percentile between two sets of durations, as fractions.
+
+    `change` is `now / baseline - 1` on the sets themselves (0.2 is 20% slower); `low` and `high`
+    bound its `confidence` interval, from the bootstrap distribution of that same ratio.
+    """
+
+    q: float
+    baseline: float
+    now: float
+    change: float
+    low: float
+    high: float
+
+
+def bootstrap_changes(
+    baseline: Sequence[float],
+    now: Sequence[float],
+    qs: Sequence[float],
+    *,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[ChangeInterval]:
+    """Percentile-bootstrap intervals for the relative change of each q-th percentile (0..100).
+
+    Each of `resamples` rounds draws both sets anew with replacement (each at its own size), takes
+    the q-th percentile of each draw (the `percentile` method) and keeps `now / baseline - 1`; the
+    interval is the (1 - confidence) / 2 and (1 + confidence) / 2 percentiles of those ratios
+    (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13). The same seed gives the
+    same intervals. ValueError for an empty set or a baseline percentile that is not above 0.
+    """
+    import random
+
+    if not baseline or not now:
+        raise ValueError("both sets need at least one value")
+    if resamples < 1 or not 0 < confidence < 1:
+        raise ValueError("resamples must be at least 1 and confidence inside 0..1")
+    base_figures = [percentile(baseline, q) for q in qs]
+    if any(not b > 0 for b in base_figures):
+        raise ValueError("a baseline percentile must be above 0 to compare against")
+    rng = random.Random(seed)
+    ratios: list[list[float]] = [[] for _ in qs]
+    base_values, now_values = list(baseline), list(now)
+    for _ in range(resamples):
+        base_draw = rng.choices(base_values, k=len(base_values))
+        now_draw = rng.choices(now_values, k=len(now_values))
+        base_draw.sort()
+        now_draw.sort()
+        for i, q in enumerate(qs):
+            b = _sorted_percentile(base_draw, q)
+            # A draw made only of zeros has no ratio; it counts as no change rather than infinity.
+            ratios[i].append(_sorted_percentile(now_draw, q) / b - 1 if b > 0 else 0.0)
+    tail = (1 - confidence) / 2 * 100
+    out = []
+    for i, q in enumerate(qs):
+        now_figure = percentile(now, q)
+        out.append(
+            ChangeInterval(
+                q,
+                base_figures[i],
+                now_figure,
+                now_figure / base_figures[i] - 1,
+                percentile(ratios[i], tail),
+                percentile(ratios[i], 100 - tail),
+            )
+        )
+    return out
+
+
+def _sorted_percentile(ordered: Sequence[float], q: float) -> float:
+    """`percentile` of values already sorted (saves a sort per draw)."""
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (q / 100) * (len(ordered) - 1)
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

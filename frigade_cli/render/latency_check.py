@@ -1,5 +1,7 @@
-"""What latency-check shows: live progress, the report (table, histogram, gates), JSON, JUnit XML
-and the Markdown summary of a GitHub Actions step."""
+"""What latency-check shows: live progress, the report (table, histogram, gates, the comparison
+with a baseline), JSON, a monitor's line per round, the files for CI (JUnit XML, the baseline to
+save, the Markdown summary of a GitHub Actions step) and, through their own modules, the HTML
+page and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frigade_cli.kernel.errors import InputError
-from frigade_cli.kernel.latency import PATH_HELP, LatencyReport, PathResult, Sample, WaitEstimate
+from frigade_cli.kernel.latency import (
+    PATH_HELP,
+    LatencyReport,
+    PathResult,
+    Regression,
+    Sample,
+    WaitEstimate,
+    changed_settings,
+)
 from frigade_cli.kernel.stats import FIGURES, histogram
 
 if TYPE_CHECKING:
@@ -94,6 +104,10 @@ def show(terminal: Terminal, report: LatencyReport, json_output: bool) -> None:
         _histogram(terminal, result)
     _failures(terminal, report)
     _gates(terminal, report)
+    _regressions(terminal, report)
+    if report.cleanup is not None and report.cleanup.deleted:
+        terminal.line("")
+        terminal.line(f"deleted the user {report.cleanup.user_id} (keep it with --keep-user)")
     if report.model is not None:
         terminal.line("")
         terminal.line(_model_line(report))
@@ -160,6 +174,68 @@ def _gates(terminal: Terminal, report: LatencyReport) -> None:
     )
 
 
+def _regressions(terminal: Terminal, report: LatencyReport) -> None:
+    baseline = report.baseline
+    if baseline is None:
+        return
+    terminal.line("")
+    changed = changed_settings(baseline.settings, report.settings)
+    terminal.line(
+        f"against the baseline {baseline.source} (run {baseline.started_at or '-'}): change "
+        f"with its 95% interval (bootstrap, seed {report.seed}); a gate trips only when the "
+        "whole interval lies above it"
+        + (
+            "; settings changed: "
+            + ", ".join(f"{k} {_setting(v[0])} -> {_setting(v[1])}" for k, v in changed.items())
+            if changed
+            else ""
+        )
+    )
+    terminal.table(
+        ["path", "figure", "baseline ms", "now ms", "change", "95% interval", "gate", "result"],
+        [_regression_row(r) for r in report.regressions],
+    )
+    compared = {r.path for r in report.regressions}
+    for result in report.results:
+        if result.path not in compared:
+            terminal.line(f"{result.path}: not in the baseline, not compared")
+
+
+def _regression_row(r: Regression) -> list[str]:
+    i = r.interval
+    gate = f"<= {percent(r.gate.max_change)}" if r.gate else "-"
+    if i is None:
+        return [
+            r.path,
+            r.figure,
+            "-",
+            "-",
+            "-",
+            "-",
+            gate,
+            f"too few samples (needs {r.min_samples} a run)",
+        ]
+    return [
+        r.path,
+        r.figure,
+        ms(i.baseline),
+        ms(i.now),
+        percent(i.change),
+        f"{percent(i.low)} .. {percent(i.high)}",
+        gate,
+        r.status,
+    ]
+
+
+def percent(fraction: float) -> str:
+    """`+20.0%`, `-3.5%`: a change given as a fraction, one decimal."""
+    return f"{round(fraction * 100, 1) + 0.0:+.1f}%"
+
+
+def _setting(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
 def _model_line(report: LatencyReport) -> str:
     model = report.model
     assert model is not None
@@ -176,6 +252,34 @@ def _model_line(report: LatencyReport) -> str:
             f"{ms(segment.latency.p50 - direct.latency.p50)} ms"
         )
     return line
+
+
+def show_round(terminal: Terminal, report: LatencyReport, json_output: bool) -> None:
+    """A monitor's round: its JSON document on one line, or one line per path for people."""
+    if json_output:
+        terminal.json_line(report.as_dict())
+        return
+    verdict = "passed" if report.passed else "FAILED"
+    if report.interrupted:
+        verdict = "interrupted"
+    for result in report.results:
+        latency = result.latency
+        breached = [
+            g.gate.figure for g in report.gate_results if g.path == result.path and not g.passed
+        ]
+        breached += [
+            f"{r.figure} regression"
+            for r in report.regressions
+            if r.path == result.path and not r.passed
+        ]
+        terminal.line(
+            f"round {report.round} {report.started_at or '-'} {result.path}: "
+            f"{len(result.arrived)}/{len(result.samples)} arrived, p50 {ms(latency.p50)} ms, "
+            f"p95 {ms(latency.p95)} ms, p99 {ms(latency.p99)} ms; {verdict}"
+            + (f" ({', '.join(breached)})" if breached else "")
+        )
+    if report.error is not None:
+        terminal.line(f"round {report.round}: {report.error.message}")
 
 
 def advice_line(advice: WaitEstimate) -> str:
@@ -200,12 +304,14 @@ def junit_xml(report: LatencyReport) -> str:
     import xml.etree.ElementTree as ET
 
     results = report.gate_results
-    failures = sum(not g.passed for g in results)
+    regressions = [r for r in report.regressions if r.gate is not None]
+    failures = sum(not g.passed for g in results) + sum(not r.passed for r in regressions)
+    tests = len(results) + len(regressions)
     duration = sum(r.duration_s for r in report.results)
     suites = ET.Element(
         "testsuites",
         name="frigade segment latency-check",
-        tests=str(len(results)),
+        tests=str(tests),
         failures=str(failures),
         time=f"{duration:.3f}",
     )
@@ -213,9 +319,10 @@ def junit_xml(report: LatencyReport) -> str:
         suites,
         "testsuite",
         name="latency-check",
-        tests=str(len(results)),
+        tests=str(tests),
         failures=str(failures),
         errors="0",
+        skipped=str(sum(r.interval is None for r in regressions)),
         time=f"{duration:.3f}",
         timestamp=report.started_at or "",
     )
@@ -237,6 +344,20 @@ def junit_xml(report: LatencyReport) -> str:
             failure = ET.SubElement(case, "failure", message=gate.describe(), type="threshold")
             failure.text = figures
         ET.SubElement(case, "system-out").text = figures
+    for regression in regressions:
+        assert regression.gate is not None
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"latency-check.{regression.path}",
+            name=regression.gate.label,
+            time="0",
+        )
+        if not regression.passed:
+            ET.SubElement(case, "failure", message=regression.describe(), type="regression")
+        elif regression.interval is None:  # undecided, which is not a pass either
+            ET.SubElement(case, "skipped", message=regression.describe())
+        ET.SubElement(case, "system-out").text = regression.describe()
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
@@ -283,19 +404,35 @@ def markdown(report: LatencyReport) -> str:
     for gate in report.gate_results:
         mark = "pass" if gate.passed else "**FAIL**"
         lines.append(f"| {gate.gate.label} | {gate.path} | {mark} | {gate.describe()} |")
+    if report.baseline is not None:
+        lines += [
+            "",
+            f"Against the baseline `{report.baseline.source}` (95% interval of the change):",
+            "",
+            "| path | figure | baseline ms | now ms | change | 95% interval | gate | result |",
+            "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+        ]
+        for r in report.regressions:
+            cells = _regression_row(r)
+            if not r.passed:
+                cells[-1] = "**FAIL**"
+            lines.append("| " + " | ".join(cells) + " |")
     if report.advice is not None:
         lines += ["", advice_line(report.advice)]
     return "\n".join(lines) + "\n"
 
 
-def check_output_file(path: Path, what: str) -> None:
+def check_output_file(path: Path, what: str, *, regular: bool = False) -> None:
     """InputError (exit 3) unless `path` can be written: its directory exists and is writable,
-    and it is not a directory or a read-only file. Run before anything is sent."""
+    and it is not a directory or a read-only file (nor, with `regular`, anything but a regular
+    file, for a file that is replaced by renaming). Run before anything is sent."""
     import os
 
     directory = path.parent
     if path.is_dir():
         raise InputError(f"{what} {path}: is a directory")
+    if regular and path.exists() and not path.is_file():
+        raise InputError(f"{what} {path}: not a regular file")
     if not directory.is_dir():
         raise InputError(f"{what} {path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -307,33 +444,65 @@ def check_output_file(path: Path, what: str) -> None:
 def write_files(
     terminal: Terminal,
     report: LatencyReport,
-    junit: Path | None,
     step_summary: str | None,
+    files: dict[str, Path | None],
 ) -> str | None:
-    """Write the JUnit file, append to the step summary (both redacted).
+    """Write the files asked for, each redacted: `--junit` (JUnit XML), `--save-baseline` (the
+    `--json` document), `--html` (the page; every round of a monitor rewrites it); append to
+    the step summary.
 
-    Never raises: a step summary that cannot be written is a warning; so is a JUnit file that
-    cannot, and then its message is returned, for the caller to exit 3 with unless the run's own
-    outcome (a breach, an error) decides the exit code.
+    Never raises: a file that cannot be written is a warning, and the first such message is
+    returned, for the caller to exit 3 with unless the run's own outcome (a breach, an error)
+    decides the exit code. A step summary that cannot be written is only a warning. The baseline
+    is saved only from a run that was neither stopped nor ended by an error.
     """
+    import json
+
     if step_summary:
         problem = _write(
             terminal, Path(step_summary), markdown(report), append=True, what="GITHUB_STEP_SUMMARY"
         )
         if problem:
             terminal.warn(problem)
-    if junit is not None:
-        problem = _write(terminal, junit, junit_xml(report), append=False, what="--junit")
+    first: str | None = None
+    for flag, path in files.items():
+        if path is None:
+            continue
+        if flag == "--save-baseline" and (report.interrupted or report.error is not None):
+            terminal.warn(f"{flag} {path}: not saved, the run did not complete")
+            continue
+        if flag == "--junit":
+            text = junit_xml(report)
+        elif flag == "--html":
+            from frigade_cli.render.latency_html import html_report
+
+            text = html_report(report)
+        else:
+            text = json.dumps(report.as_dict(), indent=2) + "\n"
+        problem = _write(terminal, path, text, append=False, what=flag)
         if problem:
             terminal.warn(problem)
-            return problem
-    return None
+            first = first or problem
+    return first
 
 
 def _write(terminal: Terminal, path: Path, text: str, *, append: bool, what: str) -> str | None:
+    """Append, or replace a regular file atomically (a temporary file beside it, renamed over
+    it) so that a reader never sees half of it; a device or a pipe is written to as it is."""
+    import os
+
     try:
-        with path.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write(terminal.redact(text))
+        if append or (path.exists() and not path.is_file()):
+            with path.open("a" if append else "w", encoding="utf-8") as handle:
+                handle.write(terminal.redact(text))
+            return None
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("w", encoding="utf-8") as handle:
+                handle.write(terminal.redact(text))
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
     except OSError as exc:
         return f"cannot write {what} file {path}: {exc.strerror or exc}"
     return None

@@ -20,6 +20,7 @@ FORMATS_HELP = (
     "a line)."
 )
 _HEADINGS = {"error": "errors", "warning": "warnings", "info": "info"}
+_MAX_LISTED = 10  # mappings named one by one in the text report (--json lists every one)
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 # GitLab's scale is info, minor, major, critical, blocker; a rule's error blocks nothing else.
@@ -34,8 +35,8 @@ def rules_table() -> list[str]:
     from frigade_cli.segment.rules import RULES
 
     lines = [
-        "| code | name | severity | field | checks | fix |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| code | name | severity | field | checks | fix | basis |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for rule in RULES:
         cells = [
@@ -45,6 +46,7 @@ def rules_table() -> list[str]:
             f"`{rule.field}`",
             rule.summary,
             rule.fix,
+            rule.basis,
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
@@ -150,14 +152,19 @@ def _property(text: str) -> str:
 
 
 def _text(terminal: Terminal, result: ValidationReport) -> None:
-    names = ", ".join(m.label for m in result.mappings) or "no mapping"
+    listed = result.mappings[:_MAX_LISTED]
+    more = len(result.mappings) - len(listed)
+    names = ", ".join(m.label for m in listed) or "no mapping"
+    if more:
+        names += f" and {more} more"
     noun = "mapping" if len(result.mappings) == 1 else "mappings"
     terminal.line(f"checked {len(result.mappings)} {noun} from {result.source}: {names}")
-    for mapping in result.mappings:
+    for mapping in listed:
         reach = mapping.trigger_reach()
         if reach is not None:
             lets = ", ".join(f"{t} {r}" for t, r in reach.items())
             terminal.line(f"  {mapping.label}: the trigger lets through {lets}")
+    several_files = len({file for file in result.mapping_files if file}) > 1
     for severity, heading in _HEADINGS.items():
         found = [f for f in result.findings if f.severity == severity]
         if not found:
@@ -165,10 +172,13 @@ def _text(terminal: Terminal, result: ValidationReport) -> None:
         terminal.line("")
         terminal.line(f"{heading} ({len(found)})")
         for f in found:
-            where = f"  {_where(f)}" if _where(f) else ""
+            # One file: its name heads the report, the line is enough; several: file:line.
+            shown = _where(f) if several_files else (f"line {f.line}" if f.line else "")
+            where = f"  {shown}" if shown else ""
             terminal.line(f"  {f.code} {_rule_name(f.code)}  {f.mapping}  {f.field}{where}")
             terminal.line(f"    {f.message}")
             terminal.line(f"    fix: {f.fix}")
+            terminal.line(f"    basis: {f.basis}")
     if result.advice:
         _advice(terminal, result.advice)
     terminal.line("")
@@ -225,7 +235,7 @@ def sarif(result: ValidationReport) -> dict[str, Any]:
             "fullDescription": {"text": f"{rule.summary} (field {rule.field})."},
             "help": {"text": f"Fix: {rule.fix}."},
             "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
-            "properties": {"field": rule.field, "severity": rule.severity},
+            "properties": {"field": rule.field, "severity": rule.severity, "basis": rule.basis},
         }
         for rule in RULES
     ]

@@ -47,6 +47,8 @@ class DestinationConfig:
 
     `url` None means the sandbox's own Frigade webhook; `headers` None means
     `Authorization: Bearer <the sandbox's private key>` (Frigade's recommended mapping).
+    `trigger` is the subscription's FQL trigger, applied as Segment's runtime applies it; None
+    means the trigger Segment's UI writes for `event_types`.
     """
 
     url: str | None = None
@@ -57,7 +59,15 @@ class DestinationConfig:
     flush_interval: float = DEFAULT_FLUSH_INTERVAL
     shared_secret: str | None = None
     event_types: tuple[str, ...] = FRIGADE_TYPES
+    trigger: str | None = None
     enabled: bool = True
+
+    @property
+    def effective_trigger(self) -> str:
+        """The trigger the destination applies: `trigger`, or the one for `event_types`."""
+        from frigade_cli.segment.fql import trigger_for
+
+        return self.trigger if self.trigger is not None else trigger_for(self.event_types)
 
     def validate(self) -> None:
         if self.url is not None:
@@ -87,6 +97,18 @@ class DestinationConfig:
             raise InputError(
                 f"event type {unknown[0]!r} is not a Segment type ({', '.join(MESSAGE_TYPES)})"
             )
+        if self.trigger is not None:
+            from frigade_cli.segment.fql import TriggerError, parse_trigger, repair
+
+            try:
+                parse_trigger(self.trigger)
+            except TriggerError as exc:
+                fixed = repair(self.trigger)
+                hint = f"; write: {fixed}" if fixed is not None else ""
+                raise InputError(
+                    f"destination trigger: Segment rejects it (column {exc.column}: "
+                    f"{exc.message}){hint}"
+                ) from None
 
 
 @dataclass
@@ -182,6 +204,7 @@ class SandboxConfig:
                 "flush_interval": d.flush_interval,
                 "shared_secret": d.shared_secret,
                 "event_types": list(d.event_types),
+                "trigger": d.trigger,
                 "enabled": d.enabled,
             },
         }
@@ -290,6 +313,12 @@ def _patch_destination(dest: DestinationConfig, changes: Any) -> None:
             dest.batch_size = value
         elif name == "flush_interval":
             dest.flush_interval = parse_duration(value, "destination.flush_interval")
+        elif name == "trigger":
+            if value is not None and not isinstance(value, str):
+                raise InputError(
+                    f"destination.trigger must be an FQL string or null, got {value!r}"
+                )
+            dest.trigger = value
         elif name == "event_types":
             if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                 raise InputError("destination.event_types must be a list of Segment types")

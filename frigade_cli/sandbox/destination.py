@@ -1,7 +1,8 @@
 """The Segment Webhooks (Actions) destination, as the sandbox runs it for accepted events.
 
 Modelled on segmentio/action-destinations' `webhook` destination (`send` action):
-- only subscribed event types are delivered (default identify, group, track: Frigade's mapping);
+- only events the subscription's trigger lets through are delivered, decided as Segment's runtime
+  decides (`frigade_cli.segment.fql`; default: identify, group, track, Frigade's mapping);
 - with batching, events wait in a batch per (url, method, headers); a batch is sent when it holds
   `batch_size` events or when `flush_interval` has passed since its first event (Segment's own wait
   can reach about a minute); the body is the bare JSON array, as JavaScript writes it;
@@ -42,6 +43,7 @@ from frigade_cli.segment.delivery_overview import (
     FILTERED_AT_DESTINATION,
     SUCCESSFUL_DELIVERY,
 )
+from frigade_cli.segment.fql import Trigger, TriggerFailure, parse_trigger
 
 if TYPE_CHECKING:
     import httpx
@@ -75,7 +77,13 @@ class Destination:
         self._queue: asyncio.Queue[OutgoingBatch] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._waiting_events = 0
+        self._compiled: Trigger | None = None
         self.in_flight = 0
+
+    def _trigger(self, source: str) -> Trigger:
+        if self._compiled is None or self._compiled.source != source:
+            self._compiled = parse_trigger(source)  # the config refused what Segment rejects
+        return self._compiled
 
     @property
     def waiting_events(self) -> int:
@@ -104,14 +112,15 @@ class Destination:
             sandbox.stats.destination_filtered += len(messages)
             telemetry.count(FILTERED_AT_DESTINATION, SOURCE_ID, messages, DESTINATION_DISABLED)
             return
-        types = settings.event_types
-        subscribed = [m for m in messages if m.get("type") in types]
+        trigger = self._trigger(settings.effective_trigger)
+        decided = [(m, _passes(trigger, m)) for m in messages]
+        subscribed = [m for m, passes in decided if passes]
         if len(subscribed) != len(messages):
             sandbox.stats.destination_filtered += len(messages) - len(subscribed)
             telemetry.count(
                 FILTERED_AT_DESTINATION,
                 SOURCE_ID,
-                (m for m in messages if m.get("type") not in types),
+                (m for m, passes in decided if not passes),
                 NO_SUBSCRIPTION,
             )
         if not subscribed:
@@ -297,6 +306,14 @@ class Destination:
             "attempts": attempts,
             "messageIds": [m.get("messageId") for m in batch.messages],
         }
+
+
+def _passes(trigger: Trigger, message: dict[str, Any]) -> bool:
+    """Segment's decision for one message; where its evaluator throws, the event is not sent."""
+    try:
+        return trigger.matches(message)
+    except TriggerFailure:
+        return False
 
 
 def _batch_id() -> str:

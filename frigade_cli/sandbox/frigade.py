@@ -8,6 +8,7 @@
   without a name, as Segment names them for event-only tools); alias is counted only. A message
   with no userId is keyed by its anonymousId.
 - `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known.
+- `DELETE /v1/users?userId=` (private key): the user and their data go; 200, or 404 if unknown.
 - `POST /v1/public/{users,groups,sessions,flowStates}` (public or private key); `properties` may
   be an object or a JSON-encoded string.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
@@ -303,6 +304,16 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
     async def get_user(request: Request) -> Response:
         return read_back(request, "userId", store.users, "User")
 
+    async def delete_user(request: Request) -> Response:
+        """DELETE /v1/users?userId=: the user, their events, flow states and memberships go."""
+        user_id = request.query_params.get("userId")
+        if not user_id:
+            raise BadRequest("userId is required")
+        if not store.delete_user(user_id):
+            return frigade_error(404, f"User {user_id} not found")
+        store.commit()
+        return Response(status_code=200)  # NestJS: a handler returning nothing
+
     async def get_group(request: Request) -> Response:
         return read_back(request, "groupId", store.groups, "Group")
 
@@ -437,6 +448,7 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
     return [
         Route(WEBHOOK_PATH, endpoint(webhook, False), methods=["POST"]),
         Route("/v1/users", endpoint(get_user, False), methods=["GET"]),
+        Route("/v1/users", endpoint(delete_user, False), methods=["DELETE"]),
         Route("/v1/groups", endpoint(get_group, False), methods=["GET"]),
         Route("/v1/public/users", endpoint(public_users, True), methods=["POST"]),
         Route("/v1/public/groups", endpoint(public_groups, True), methods=["POST"]),

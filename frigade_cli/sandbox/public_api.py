@@ -56,11 +56,6 @@ def mask(value: str) -> str:
     return MASK + value[-4:] if len(value) > 4 else MASK
 
 
-def trigger_for(event_types: tuple[str, ...]) -> str:
-    """The FQL trigger that lets exactly `event_types` through, as Segment's UI writes it."""
-    return " or ".join(f'type = "{t}"' for t in event_types)
-
-
 def _error(status: int, kind: str, message: str) -> Response:
     return json_response({"errors": [{"type": kind, "message": message}]}, status)
 
@@ -97,7 +92,7 @@ def routes(source: PublicApiSource) -> list[Route]:
             "actionSlug": "send",
             "destinationId": DESTINATION_ID,
             "enabled": d.enabled,
-            "trigger": trigger_for(d.event_types),
+            "trigger": d.effective_trigger,
             "settings": _masked_settings(
                 {
                     "url": d.url or source.webhook_url,

@@ -148,6 +148,7 @@ class Store:
         # Changes since the last commit (kept only when persisting).
         self._dirty: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._new_events: list[tuple[str, str, bytes]] = []
+        self._deleted_events: list[tuple[str, str]] = []  # (kind, key) of a deleted user
         if path is not None:
             self._db = _open(path, log)
             self._load()
@@ -187,6 +188,25 @@ class Store:
         user.tracking_events.append(entry)
         if self._db is not None:
             self._new_events.append(("user_event", user.user_id, orjson.dumps(entry)))
+
+    def delete_user(self, user_id: str) -> bool:
+        """Forget the user, their tracking events, flow states and group memberships; False
+        when there is no such user."""
+        if self.users.pop(user_id, None) is None:
+            return False
+        for group in self.groups.values():
+            if user_id in group.user_ids:
+                del group.user_ids[user_id]
+                if self._db is not None:
+                    self._dirty["group", group.group_id] = group.record()
+        self.flow_states = [f for f in self.flow_states if f.get("userId") != user_id]
+        if self._db is not None:
+            self._dirty["user", user_id] = None
+            self._new_events = [
+                e for e in self._new_events if not (e[1] == user_id and e[0] != "group_event")
+            ]
+            self._deleted_events.extend([("user_event", user_id), ("flow_state", user_id)])
+        return True
 
     def upsert_group(
         self, group_id: str, properties: dict[str, Any] | None, at: str, member: str | None = None
@@ -256,8 +276,9 @@ class Store:
     # Persistence ---------------------------------------------------------------------------------
     def commit(self) -> None:
         """Write this request's changes in one transaction (a no-op in memory)."""
-        if self._db is None or not (self._dirty or self._new_events):
+        if self._db is None or not (self._dirty or self._new_events or self._deleted_events):
             return
+        deleted_events, self._deleted_events = self._deleted_events, []
         dirty, self._dirty = self._dirty, {}
         new_events, self._new_events = self._new_events, []
         upserts = [
@@ -273,6 +294,10 @@ class Store:
                 )
             if deletes:
                 self._db.executemany("DELETE FROM records WHERE kind = ? AND key = ?", deletes)
+            if deleted_events:
+                self._db.executemany(
+                    "DELETE FROM events WHERE kind = ? AND key = ?", deleted_events
+                )
             if new_events:
                 self._db.executemany(
                     "INSERT INTO events (kind, key, body) VALUES (?, ?, ?)",
@@ -289,6 +314,7 @@ class Store:
         self.undeliverable.clear()
         self._dirty.clear()
         self._new_events.clear()
+        self._deleted_events.clear()
         if self._db is not None:
             with self._db:
                 self._db.execute("DELETE FROM records")

@@ -9,8 +9,9 @@ their sources:
   (default the whole event, `{"@path": "$."}`), `enable_batching`, `batch_size` (1 to 4000, default
   1000) and the destination's `sharedSecret` (segmentio/action-destinations, destinations/webhook).
 - A subscription as Segment's Public API returns it: `{id, name, actionId, actionSlug,
-  destinationId, enabled, settings, trigger}`; secrets come back masked as `••••••••••abcd`
-  (docs.segmentapis.com, Destinations).
+  destinationId, enabled, settings, trigger}`, and a destination as `{id, name, enabled,
+  metadata, settings: {sharedSecret, ...}}` (`GET /destinations/{id}`, under `data.destination`);
+  secrets come back masked as `••••••••••abcd` (docs.segmentapis.com, Destinations).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from frigade_cli.segment import batch_wait as wait_model
 from frigade_cli.segment.fql import TriggerError, parse_trigger
 
 FRIGADE_WEBHOOK_URL = "https://api.frigade.com/v1/thirdParty/cdp/segment"
+FRIGADE_WEBHOOK_BASIS = "Frigade's documented webhook, docs.frigade.com"
 WHOLE_EVENT = {"@path": "$."}
 MAX_BATCH_SIZE = 4000
 RECOMMENDED_BATCH_SIZE = 100  # Frigade's Segment guide
@@ -34,6 +36,9 @@ PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _MASK = re.compile(r"(•|\*{4,})")
+
+
+DocumentPath = tuple[str | int, ...]  # keys and indexes from a document's root to a value
 
 
 class MappingShapeError(ValueError):
@@ -57,6 +62,9 @@ class WebhookMapping:
     enable_batching: bool | None = None
     batch_size: Any = None
     label_index: int = 1
+    line: int | None = None  # where the subscription starts in its file
+    # (field, value) of each true/false field that holds something else, e.g. ("enabled", "yes")
+    non_booleans: tuple[tuple[str, Any], ...] = ()
 
     @property
     def label(self) -> str:
@@ -66,8 +74,15 @@ class WebhookMapping:
         return self.id or self.name or f"mapping {self.label_index}"
 
     @classmethod
-    def from_subscription(cls, sub: Mapping[str, Any], index: int = 1) -> WebhookMapping:
-        """From a Public API subscription object. Raises MappingShapeError on a wrong shape."""
+    def from_subscription(
+        cls, sub: Mapping[str, Any], index: int = 1, line: int | None = None
+    ) -> WebhookMapping:
+        """From a Public API subscription object (`line`: where it starts in its file).
+
+        A boolean field holding anything but true or false (`"enabled": "yes"`) is kept in
+        `non_booleans` and read as unknown, never as true. Raises MappingShapeError on a wrong
+        shape.
+        """
         settings = sub.get("settings", {})
         if settings is None:
             settings = {}
@@ -76,12 +91,15 @@ class WebhookMapping:
         headers = settings.get("headers", {}) or {}
         if not isinstance(headers, Mapping):
             raise MappingShapeError("'settings.headers' must be an object of name: value")
-        enabled = sub.get("enabled")
+        non_booleans = _non_booleans(
+            ("enabled", sub.get("enabled")),
+            ("settings.enable_batching", settings.get("enable_batching")),
+        )
         return cls(
             id=_text(sub.get("id")),
             name=_text(sub.get("name")),
             destination_id=_text(sub.get("destinationId")),
-            enabled=enabled if isinstance(enabled, bool) else None,
+            enabled=_bool(sub.get("enabled")),
             trigger=_text(sub.get("trigger")),
             url=_text(settings.get("url")),
             method=_text(settings.get("method")),
@@ -91,7 +109,13 @@ class WebhookMapping:
             enable_batching=_bool(settings.get("enable_batching")),
             batch_size=settings.get("batch_size"),
             label_index=index,
+            line=line,
+            non_booleans=non_booleans,
         )
+
+    def non_boolean(self, field_name: str) -> tuple[str, Any] | None:
+        """`(field, value)` when `field_name` holds something other than true or false."""
+        return next((item for item in self.non_booleans if item[0] == field_name), None)
 
     def with_overrides(self, overrides: MappingOverrides) -> WebhookMapping:
         """This mapping with the values given as flags put in place of its own."""
@@ -113,6 +137,14 @@ class WebhookMapping:
             trigger=overrides.trigger if overrides.trigger is not None else self.trigger,
             enabled=overrides.enabled if overrides.enabled is not None else self.enabled,
             headers=headers,
+            non_booleans=tuple(
+                (name, value)
+                for name, value in self.non_booleans
+                if not (name == "enabled" and overrides.enabled is not None)
+                and not (
+                    name == "settings.enable_batching" and overrides.enable_batching is not None
+                )
+            ),
         )
 
     def trigger_reach(self) -> dict[str, str] | None:
@@ -130,6 +162,7 @@ class WebhookMapping:
         return {
             "id": self.id,
             "name": self.name,
+            "line": self.line,
             "destinationId": self.destination_id,
             "enabled": self.enabled,
             "trigger": self.trigger,
@@ -164,19 +197,50 @@ class MappingOverrides:
 
 @dataclass(frozen=True)
 class DestinationInfo:
-    """What the Public API says about the destination the mappings belong to."""
+    """What the Public API (or a file of its answers) says about the mappings' destination."""
 
     id: str
     name: str | None = None
     enabled: bool | None = None
     shared_secret: str | None = None
+    line: int | None = None  # where `data.destination` starts in its file
+    non_booleans: tuple[tuple[str, Any], ...] = ()  # ("destination.enabled", value) if not bool
+
+    @property
+    def label(self) -> str:
+        """How the report names it: `destination dst_...`."""
+        return f"destination {self.id}"
+
+    @classmethod
+    def from_public_api(
+        cls, destination: Mapping[str, Any], fallback_id: str = "?", line: int | None = None
+    ) -> DestinationInfo:
+        """From `data.destination` of `GET /destinations/{id}`; `fallback_id` when it has no
+        id. Raises MappingShapeError when its settings are not an object."""
+        settings = destination.get("settings") or {}
+        if not isinstance(settings, Mapping):
+            raise MappingShapeError("'destination.settings' must be an object")
+        secret = settings.get("sharedSecret")
+        return cls(
+            id=str(destination.get("id") or fallback_id),
+            name=_text(destination.get("name")),
+            enabled=_bool(destination.get("enabled")),
+            shared_secret=str(secret) if secret else None,
+            line=line,
+            non_booleans=_non_booleans(("destination.enabled", destination.get("enabled"))),
+        )
 
 
 @dataclass(frozen=True)
 class Expectations:
-    """What a correct mapping looks like here, and the traffic for batch-wait advice."""
+    """What a correct mapping looks like here, and the traffic for batch-wait advice.
+
+    `webhook_url_basis` says where the expected URL comes from (Frigade's docs, --expect-url,
+    the sandbox); every URL finding names it.
+    """
 
     webhook_url: str = FRIGADE_WEBHOOK_URL
+    webhook_url_basis: str = FRIGADE_WEBHOOK_BASIS
     events_per_day: float | None = None
     max_batch_wait_s: float = wait_model.DEFAULT_MAX_WAIT_S
     target_wait_s: float = wait_model.DEFAULT_TARGET_WAIT_S
@@ -190,37 +254,71 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def subscriptions_in(document: Any) -> list[Mapping[str, Any]]:
-    """The subscription objects in any shape the Public API uses.
+@dataclass(frozen=True)
+class MappingExport:
+    """What a document of the Public API's answers holds: subscriptions, maybe their destination,
+    and the path of each inside the document (for its line in the file)."""
+
+    subscriptions: list[Mapping[str, Any]]
+    paths: list[DocumentPath]
+    destination: Mapping[str, Any] | None = None
+    destination_path: DocumentPath | None = None
+
+
+def export_in(document: Any) -> MappingExport:
+    """The subscriptions (and the destination) in any shape the Public API uses.
 
     Accepted: a bare subscription, `{"subscription": ...}`, `{"data": {"subscription": ...}}`,
-    `{"data": {"subscriptions": [...]}}`, `{"subscriptions": [...]}` or a bare array.
-    Raises MappingShapeError otherwise.
+    `{"data": {"subscriptions": [...]}}`, `{"subscriptions": [...]}` or a bare array; any of the
+    wrapped forms may hold `"destination": {...}` beside them (`GET /destinations/{id}`), which may
+    also stand alone. Raises MappingShapeError otherwise, and for a document with neither a
+    subscription nor a destination.
     """
     found: Any = document
+    base: DocumentPath = ()
     if isinstance(found, Mapping) and isinstance(found.get("data"), Mapping):
-        found = found["data"]
+        found, base = found["data"], ("data",)
+    destination = None
+    if isinstance(found, Mapping) and "destination" in found:
+        destination = found["destination"]
+        if not isinstance(destination, Mapping):
+            raise MappingShapeError(
+                "'destination' must be an object, as GET /destinations/{id} returns it"
+            )
+    items: list[Any]
+    paths: list[DocumentPath]
+    listed = False
     if isinstance(found, Mapping):
-        for key in ("subscription", "destinationSubscription"):
-            if key in found:
-                found = found[key]
-                break
+        key = next((k for k in ("subscription", "destinationSubscription") if k in found), None)
+        if key is not None:
+            items, paths = [found[key]], [(*base, key)]
+        elif "subscriptions" in found:
+            listed, subscriptions = True, found["subscriptions"]
+            if not isinstance(subscriptions, list):
+                raise MappingShapeError("'subscriptions' must be an array")
+            items = subscriptions
+            paths = [(*base, "subscriptions", n) for n in range(len(items))]
+        elif destination is not None:
+            items, paths = [], []
         else:
-            if "subscriptions" in found:
-                found = found["subscriptions"]
-    items = found if isinstance(found, list) else [found]
-    if not items:
+            items, paths = [found], [base]
+    elif isinstance(found, list):
+        listed, items, paths = True, found, [(n,) for n in range(len(found))]
+    else:
+        items, paths = [found], [base]
+    if not items and destination is None:
         raise MappingShapeError("the document holds no subscription")
     for n, item in enumerate(items, start=1):
         if not isinstance(item, Mapping) or not (
             {"settings", "trigger", "actionSlug", "actionId"} & set(item)
         ):
-            where = f"item {n}" if isinstance(found, list) else "the document"
+            where = f"item {n}" if listed else "the document"
             raise MappingShapeError(
                 f"{where} is not a subscription (expected an object with settings and trigger, "
                 "as Segment's Public API returns it)"
             )
-    return list(items)
+    destination_path = (*base, "destination") if destination is not None else None
+    return MappingExport(list(items), paths, destination, destination_path)
 
 
 def is_masked(value: str) -> bool:
@@ -228,13 +326,17 @@ def is_masked(value: str) -> bool:
     return bool(_MASK.search(value))
 
 
-# The rules ---------------------------------------------------------------------------------------
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
+
+
+def _non_booleans(*fields: tuple[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The `(name, value)` pairs whose value is set (not null) but not true or false."""
+    return tuple((name, v) for name, v in fields if v is not None and not isinstance(v, bool))
 
 
 def short_text(value: Any) -> str:

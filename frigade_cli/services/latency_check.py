@@ -10,15 +10,22 @@ a failure, reported with its marker.
 
 Paths: `segment` (Segment's tracking API, so batching and delivery are measured too), `direct`
 (Frigade's Segment webhook, posted as Segment posts it), `api` (`POST /v1/public/users`).
+
+With a baseline (a previous run's `--json` report) every path's p50, p95 and p99 are compared
+with it by a seeded bootstrap (`latency.compare_to_baseline`). A user id the run generated is
+deleted afterwards (`DELETE /v1/users?userId=`) unless it is to be kept; one the user gave never
+is. `monitor` repeats the run every `--every` until stopped, on one sandbox and one user id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frigade_cli.frigade.rules import check_webhook_key
@@ -34,6 +41,7 @@ from frigade_cli.kernel.errors import (
     Terminated,
     ThresholdBreached,
     UpstreamError,
+    UsageError,
 )
 from frigade_cli.kernel.exit_codes import ExitCode
 from frigade_cli.kernel.http import RetryPolicy, check_url
@@ -45,11 +53,15 @@ from frigade_cli.kernel.latency import (
     PATH_HELP,
     PATHS,
     USER_PREFIX,
+    Baseline,
     Gate,
     LatencyReport,
     PathResult,
+    RegressionGate,
     Sample,
+    UserCleanup,
     WaitEstimate,
+    compare_to_baseline,
 )
 from frigade_cli.kernel.redact import redact_key
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, MIN_BATCH_SIZE
@@ -66,7 +78,11 @@ DEFAULT_BATCH_SIZE = 100  # Frigade's recommended mapping
 # Sends and read-backs retry briefly: a long backoff would only inflate the figure it measures.
 MEASURE_RETRY = RetryPolicy(attempts=3, base=0.05, cap=0.5, max_retry_after=2.0)
 
+WAIT_STEP_S = 0.05  # how soon a monitor waiting for its next round notices a signal
+CLEANUP_TIMEOUT_S = 10.0  # the deletion after a run must not hold up its exit for long
+
 Progress = Callable[[PathResult, "Sample | None"], None]
+RoundDone = Callable[[LatencyReport], None]
 
 
 @dataclass
@@ -94,6 +110,12 @@ class LatencyCheckRequest:
     write_key: str | None = None
     segment_url: str | None = None
     user_id: str | None = None
+    baseline: Path | None = None
+    max_regression: list[str] = field(default_factory=list)
+    seed: int = 0
+    keep_user: bool = False
+    every: str | None = None
+    rounds: int | None = None
 
 
 @dataclass
@@ -119,6 +141,12 @@ class Plan:
     write_key: str | None = None
     segment_url: str | None = None
     skipped: dict[str, str] = field(default_factory=dict)
+    baseline: Baseline | None = None
+    regression_gates: list[RegressionGate] = field(default_factory=list)
+    seed: int = 0
+    delete_user: bool = False  # the user id was generated and is not to be kept
+    every_s: float | None = None  # monitor mode: a round starts this often
+    rounds: int | None = None  # monitor mode: stop after this many rounds
 
     def settings(self) -> dict[str, Any]:
         """The settings as the JSON report shows them (no keys)."""
@@ -143,11 +171,81 @@ class Plan:
             "webhook_url": self.webhook_url if "direct" in self.paths else None,
             "segment_url": self.segment_url if "segment" in self.paths else None,
             "skipped_paths": self.skipped,
+            "every_s": self.every_s,
         }
 
 
 def _duration(value: str | None, flag: str) -> float | None:
     return None if value is None else parse_duration(value, flag)
+
+
+def parse_max_regression(values: list[str]) -> list[RegressionGate]:
+    """`20%` (p50, p95 and p99) or `p95=20%`, repeatable; a percentile named on its own wins
+    over a value for all three. InputError (exit 3) for anything else."""
+    general: float | None = None
+    named: dict[str, float] = {}
+    for raw in values:
+        figure, sep, amount = raw.strip().partition("=")
+        if not sep:
+            figure, amount = "", figure
+        figure = figure.strip().lower()
+        if figure and figure not in GATE_FIGURES:
+            raise InputError(
+                f"--max-regression {raw!r}: the percentile is one of {', '.join(GATE_FIGURES)}"
+            )
+        amount = amount.strip()
+        try:
+            if not amount.endswith("%"):
+                raise ValueError
+            fraction = finite(float(amount[:-1]), "--max-regression") / 100
+        except (ValueError, InputError):
+            raise InputError(
+                f"--max-regression {raw!r}: give a percentage, e.g. 20% or p95=20%"
+            ) from None
+        if fraction < 0:
+            raise InputError(f"--max-regression {raw!r} must not be negative")
+        if figure:
+            named[figure] = fraction
+        else:
+            general = fraction
+    gates = []
+    for figure in GATE_FIGURES:
+        limit = named.get(figure, general)
+        if limit is not None:
+            gates.append(RegressionGate(figure, limit))
+    return gates
+
+
+def load_baseline(path: Path) -> Baseline:
+    """A previous run's `--json` report (or the last line of a monitor's JSON Lines) read from
+    `path`; InputError (exit 3) when it cannot be read or holds no samples."""
+    import json
+
+    from frigade_cli.kernel.latency import baseline_from_report
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--baseline {path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--baseline {path}: not a latency-check --json report") from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        lines = [line for line in text.splitlines() if line.strip()]
+        try:
+            document = json.loads(lines[-1]) if lines else None
+        except ValueError:
+            document = None
+    baseline = baseline_from_report(document, str(path))
+    if baseline is None:
+        raise InputError(
+            f"--baseline {path}: not a latency-check --json report (no each_sample)",
+            hint="save one with --save-baseline FILE, or --json > FILE",
+        )
+    if not any(baseline.samples.values()):
+        raise InputError(f"--baseline {path}: no sample of that run arrived, nothing to compare")
+    return baseline
 
 
 def plan(app: App, req: LatencyCheckRequest) -> Plan:
@@ -176,6 +274,17 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
         if seconds is not None:
             gates.append(Gate(figure, seconds * 1000))
     gates.append(Gate("failures", req.max_failures))
+    regression_gates = parse_max_regression(req.max_regression)
+    if regression_gates and req.baseline is None:
+        raise UsageError("--max-regression compares with a baseline: add --baseline FILE")
+    every = _duration(req.every, "--every")
+    if every is not None and every <= 0:
+        raise InputError("--every must be above 0")
+    if req.rounds is not None and every is None:
+        raise UsageError("--rounds counts the rounds of a monitor: add --every")
+    if req.rounds is not None and req.rounds < 1:
+        raise InputError("--rounds must be at least 1")
+    baseline = load_baseline(req.baseline) if req.baseline is not None else None
     if req.events_per_day is not None and not finite(req.events_per_day, "--events-per-day") > 0:
         raise InputError("--events-per-day must be above 0")
     batch_size = req.batch_size if req.batch_size is not None else DEFAULT_BATCH_SIZE
@@ -210,7 +319,18 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
         user_id=user_id or USER_PREFIX + run_id,
         run_id=run_id,
         sandbox=req.sandbox,
+        baseline=baseline,
+        regression_gates=regression_gates,
+        seed=req.seed,
+        delete_user=req.user_id is None and not req.keep_user,
+        every_s=every,
+        rounds=req.rounds,
     )
+    if baseline is not None and not set(baseline.samples) & set(result.paths):
+        raise InputError(
+            f"--baseline {baseline.source}: it measured {', '.join(sorted(baseline.samples))}, "
+            f"this run measures {', '.join(result.paths)}: nothing to compare"
+        )
     if req.sandbox:
         given = [
             flag
@@ -290,9 +410,88 @@ def run_latency_check(
     sample. Ctrl-C or SIGTERM returns the report so far with `interrupted` (and `terminated` for
     SIGTERM) set; samples then in flight are marked `interrupted`, not failures.
     """
-    checked = plan(app, req)
+    return measure(app, plan(app, req), progress)
+
+
+def measure(app: App, checked: Plan, progress: Progress | None = None) -> LatencyReport:
+    """One run of a checked plan (see `run_latency_check`)."""
+    with _environment(app, checked), StopSignals() as signals:
+        return _measure_all(app, checked, progress, signals)
+
+
+@dataclass
+class MonitorOutcome:
+    """How a monitor ended: after `rounds` rounds, by a signal (`stop_signal` 2 or 15) that came
+    between rounds or cut the last one short (`cut_short`), or by a key that stopped working."""
+
+    rounds: int = 0
+    stop_signal: int | None = None
+    terminated: bool = False
+    cut_short: bool = False
+    error: FrigadeCliError | None = None
+
+
+def monitor(
+    app: App, checked: Plan, on_round: RoundDone, progress: Progress | None = None
+) -> MonitorOutcome:
+    """Run a round every `checked.every_s` (from the start of one to the next; at once when a
+    round took longer) until `checked.rounds` are done or SIGINT/SIGTERM arrives.
+
+    Each round's report goes to `on_round` as soon as it is complete. A signal while waiting ends
+    the monitor cleanly; one during a round cuts it short (its report is `interrupted`) and ends
+    it. A rejected key ends it with that error; any other failure of a round is in its report and
+    the next round runs. One sandbox and one user id serve every round.
+    """
+    assert checked.every_s is not None
+    outcome = MonitorOutcome()
+    with _environment(app, checked), StopSignals() as signals:
+        while checked.rounds is None or outcome.rounds < checked.rounds:
+            if signals.requested:  # stopped before the first round began
+                break
+            started = time.monotonic()
+            outcome.rounds += 1
+            report = _measure_all(app, checked, progress, signals, round_no=outcome.rounds)
+            on_round(report)
+            if report.interrupted:
+                outcome.cut_short = True
+                break
+            if isinstance(report.error, AuthError):
+                outcome.error = report.error
+                break
+            if checked.rounds is not None and outcome.rounds >= checked.rounds:
+                break
+            # Short sleeps rather than an Event: a signal handler must not take a lock.
+            due = started + checked.every_s
+            while not signals.requested and time.monotonic() < due:
+                time.sleep(min(WAIT_STEP_S, max(0.0, due - time.monotonic())))
+            if signals.requested:
+                break
+        if signals.requested:
+            outcome.stop_signal = signals.received[0]
+            outcome.terminated = signals.exit_code == ExitCode.TERMINATED
+    return outcome
+
+
+def raise_for_monitor(outcome: MonitorOutcome) -> None:
+    """After the last round: Interrupted (130) / Terminated (143) when a signal cut a round
+    short; the AuthError (4) that ended it; nothing (exit 0) after a stop between rounds or the
+    last of `--rounds`."""
+    if outcome.cut_short:
+        if outcome.terminated:
+            raise Terminated(f"terminated during round {outcome.rounds}: its report is partial")
+        raise Interrupted(f"interrupted during round {outcome.rounds}: its report is partial")
+    if outcome.error is not None:
+        raise outcome.error
+
+
+@contextlib.contextmanager
+def _environment(app: App, checked: Plan) -> Iterator[None]:
+    """A sandbox for the plan's lifetime with `--sandbox` (its URLs and keys put in the plan)."""
+    for path, reason in checked.skipped.items():
+        app.terminal.warn(f"skipping the {path} path: {reason}")
     if not checked.sandbox:
-        return _measure_all(app, checked, progress)
+        yield
+        return
     from frigade_cli.sandbox import DestinationConfig, SandboxConfig, run_sandbox
 
     assert checked.flush_interval_s is not None
@@ -312,20 +511,34 @@ def run_latency_check(
         checked.api_url, checked.webhook_url = sandbox.url, sandbox.webhook_url
         checked.segment_url = sandbox.segment_url
         app.terminal.add_secret(sandbox.api_key, sandbox.write_key)
-        return _measure_all(app, checked, progress)
+        yield
 
 
-def _measure_all(app: App, checked: Plan, progress: Progress | None) -> LatencyReport:
+def _measure_all(
+    app: App,
+    checked: Plan,
+    progress: Progress | None,
+    signals: StopSignals,
+    round_no: int | None = None,
+) -> LatencyReport:
     report = LatencyReport(
-        settings=checked.settings(), gates=checked.gates, started_at=iso_from_ms(now_ms())
+        settings=checked.settings(),
+        gates=checked.gates,
+        started_at=iso_from_ms(now_ms()),
+        baseline=checked.baseline,
+        regression_gates=checked.regression_gates,
+        seed=checked.seed,
+        round=round_no,
     )
-    for path, reason in checked.skipped.items():
-        app.terminal.warn(f"skipping the {path} path: {reason}")
     runner = _Runner(app, checked, report, progress)
+
     # Ctrl-C and SIGTERM stop the measuring; the report of what was measured still gets out.
-    with StopSignals() as signals:
-        signals.on_signal(lambda n: runner.stop())
-        interrupted = False
+    def stop_callback(n: int) -> None:
+        runner.stop()
+
+    signals.on_signal(stop_callback)
+    interrupted = signals.requested
+    if not interrupted:
         try:
             asyncio.run(runner.run())
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -333,16 +546,52 @@ def _measure_all(app: App, checked: Plan, progress: Progress | None) -> LatencyR
         except FrigadeCliError as exc:
             # Settings were fine, so the report (with this error) is still shown before exiting.
             report.error = exc
-        if interrupted or signals.requested:
-            report.interrupted = True
-            report.terminated = signals.exit_code == ExitCode.TERMINATED
-            for result in report.results:
-                for sample in result.samples:
-                    if not sample.arrived and sample.error is None:
-                        sample.interrupted = True
-                        sample.error = "interrupted before it was seen"
+    signals.remove(stop_callback)
+    if interrupted or signals.requested:
+        report.interrupted = True
+        report.terminated = signals.exit_code == ExitCode.TERMINATED
+        for result in report.results:
+            for sample in result.samples:
+                if not sample.arrived and sample.error is None:
+                    sample.interrupted = True
+                    sample.error = "interrupted before it was seen"
+    if checked.delete_user and any(s.sent_at for r in report.results for s in r.samples):
+        report.cleanup = _delete_user(app, checked)
+    if checked.baseline is not None:
+        report.regressions = compare_to_baseline(
+            report.results, checked.baseline, checked.regression_gates, seed=checked.seed
+        )
     _add_model(checked, report)
     return report
+
+
+def _delete_user(app: App, checked: Plan) -> UserCleanup:
+    """`DELETE /v1/users?userId=` for the run's generated user; a failure is kept, not raised."""
+    from frigade_cli.clients.frigade import FrigadeClient
+    from frigade_cli.kernel.http import make_client
+
+    cleanup = UserCleanup(checked.user_id)
+    key = checked.api_key
+    assert key is not None
+
+    async def delete() -> bool:
+        async with make_client(timeout=CLEANUP_TIMEOUT_S) as http:
+            client = FrigadeClient(key, base_url=checked.api_url, http=http, policy=MEASURE_RETRY)
+            return await asyncio.wait_for(
+                client.delete_user(checked.user_id), timeout=CLEANUP_TIMEOUT_S
+            )
+
+    try:
+        cleanup.deleted = asyncio.run(delete())
+        if not cleanup.deleted:
+            cleanup.error = "Frigade has no such user (none of its events arrived)"
+    except FrigadeCliError as exc:
+        cleanup.error = exc.message
+    except (asyncio.TimeoutError, KeyboardInterrupt, asyncio.CancelledError):
+        cleanup.error = f"no answer within {CLEANUP_TIMEOUT_S:g}s"
+    if cleanup.error:
+        app.terminal.warn(f"could not delete the user {checked.user_id}: {cleanup.error}")
+    return cleanup
 
 
 def _add_model(checked: Plan, report: LatencyReport) -> None:
@@ -387,7 +636,8 @@ def _add_model(checked: Plan, report: LatencyReport) -> None:
 def raise_for_outcome(report: LatencyReport) -> None:
     """After the report is shown: Interrupted (130) or Terminated (143); the error that ended the
     run (AuthError 4, UpstreamError 5); UpstreamError (5) when no sample could be sent or read
-    back at all; ThresholdBreached (6) when a gate is breached."""
+    back at all; ThresholdBreached (6) when a gate is breached, a regression gate included (its
+    whole confidence interval above the limit)."""
     if report.interrupted:
         if report.terminated:
             raise Terminated("terminated: the report shows the samples measured so far")
@@ -398,12 +648,13 @@ def raise_for_outcome(report: LatencyReport) -> None:
         errors = [s.error for s in result.failures if s.error and not s.timed_out]
         if not result.arrived and errors:
             raise UpstreamError(f"the {result.path} path failed for every sample: {errors[0]}")
-    breached = [g for g in report.gate_results if not g.passed]
+    breached = [f"{g.path} {g.describe()}" for g in report.gate_results if not g.passed]
+    breached += [f"{r.path} {r.describe()}" for r in report.regressions if not r.passed]
     if breached:
         segment = report.result("segment")
         silent = segment is not None and not segment.arrived and not report.settings["sandbox"]
         raise ThresholdBreached(
-            "latency gate breached: " + "; ".join(f"{g.path} {g.describe()}" for g in breached),
+            "latency gate breached: " + "; ".join(breached),
             hint=(
                 "no event sent through Segment reached Frigade; Segment answers 200 even to a "
                 "wrong write key, so check the key, that the source feeds a Webhooks (Actions) "
@@ -497,7 +748,9 @@ class _Runner:
                 if self.fatal is not None:
                     slots.release()
                     break
-                sample = Sample(n, path, f"{USER_PREFIX}{checked.run_id}-{path}-{n:03d}")
+                # Unique across a monitor's rounds too: Segment drops a messageId it has seen.
+                run = checked.run_id + (f"-r{self.report.round}" if self.report.round else "")
+                sample = Sample(n, path, f"{USER_PREFIX}{run}-{path}-{n:03d}")
                 result.samples.append(sample)
                 tasks.append(asyncio.create_task(self._one(result, sample, slots)))
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -15,27 +15,25 @@ from frigade_cli.kernel.durations import finite
 from frigade_cli.kernel.errors import InputError
 from frigade_cli.kernel.http import RetryPolicy, is_loopback
 from frigade_cli.segment.mapping import (
+    FRIGADE_WEBHOOK_BASIS,
+    FRIGADE_WEBHOOK_URL,
     DestinationInfo,
+    DocumentPath,
     Expectations,
     MappingOverrides,
     MappingShapeError,
     WebhookMapping,
+    export_in,
     is_masked,
     parse_header,
-    subscriptions_in,
 )
 from frigade_cli.segment.mapping_file import MappingFile, UnusableInput, read_mapping_file
-from frigade_cli.segment.rules import (
-    RULES_BY_CODE,
-    Finding,
-    advice,
-    check_mappings,
-    find_rule,
-)
+from frigade_cli.segment.rules import Finding, advice, check_mappings, find_rule
 from frigade_cli.segment.rules import destination as destination_rules
 from frigade_cli.segment.rules import live as live_rules
+from frigade_cli.segment.rules.base import finding
 
-URL_RULES = ("V101", "V102", "V103", "V104")
+URL_RULES = ("V101", "V102", "V103", "V104")  # the key is never sent --live with one of these
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -52,6 +50,7 @@ class ValidateRequest:
     trigger: str | None = None
     enabled: bool | None = None
     destination_id: str | None = None
+    expect_url: str | None = None
     token: str | None = None
     public_api_url: str | None = None
     sandbox: bool = False
@@ -97,6 +96,7 @@ class ValidationReport:
                 "id": self.destination.id,
                 "name": self.destination.name,
                 "enabled": self.destination.enabled,
+                "line": self.destination.line,
             },
             "mappings": [
                 {"label": m.label, "file": self.file_of(n), **m.as_dict()}
@@ -116,18 +116,22 @@ class ValidationReport:
 
 @dataclass
 class _Group:
-    """Mappings checked together (one file's, or one destination's), and the file they are in."""
+    """Mappings checked together (one file's, or one destination's), with their destination,
+    and the file they are in with the path of each inside it."""
 
     mappings: list[WebhookMapping]
+    destination: DestinationInfo | None = None
     file: MappingFile | None = None
+    paths: list[DocumentPath] = field(default_factory=list)
+    destination_path: DocumentPath | None = None
 
 
 @dataclass
 class _Gathered:
     source: str
     groups: list[_Group]
-    expect_url: str
-    destination: DestinationInfo | None = None
+    # The webhook a sandbox serves, which --sandbox expects unless --expect-url names another.
+    sandbox_webhook: str | None = None
     live_key: str | None = None  # the real key behind a masked header (the sandbox's own)
 
 
@@ -137,6 +141,7 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     Raises UnusableInput (exit 2) for input that cannot be checked, AuthError (4) or
     UpstreamError (5) when Segment's Public API cannot be read.
     """
+    app.config.require_profile()  # a profile named but missing is refused, even if unused here
     ignored = _ignored_codes(req.ignore)
     overrides = _overrides(req)
     app.terminal.add_secret(req.token)
@@ -154,9 +159,13 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         )
     if req.events_per_day is not None:
         finite(req.events_per_day, "--events-per-day")
+    if req.expect_url is not None:
+        _check_expect_url(req.expect_url)
     with _gather(app, req) as gathered:
+        url, basis = _expected_url(req, gathered)
         expect = Expectations(
-            webhook_url=gathered.expect_url,
+            webhook_url=url,
+            webhook_url_basis=basis,
             events_per_day=req.events_per_day,
             max_batch_wait_s=req.max_batch_wait,
             target_wait_s=req.target_wait,
@@ -166,24 +175,16 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         findings: list[Finding] = []
         for group in gathered.groups:
             checked = [m.with_overrides(overrides) for m in group.mappings]
-            found = check_mappings(checked, expect, gathered.destination)
+            found = check_mappings(checked, expect, group.destination)
             if req.live:
                 found.extend(_live(app, checked, found, gathered, req.timeout))
-            findings.extend(_placed(found, checked, group.file))
+            findings.extend(_placed(found, checked, group))
             mappings.extend(checked)
             shown = group.file.name if group.file and group.file.name != "stdin" else None
             mapping_files.extend(shown for _ in checked)
-        if gathered.destination is not None and not mappings:
-            findings.append(
-                Finding(
-                    "V117",
-                    "error",
-                    f"destination {gathered.destination.id}",
-                    "subscriptions",
-                    "the destination has no subscription: Segment sends nothing to Frigade",
-                    RULES_BY_CODE["V117"].fix,
-                )
-            )
+        destination = next((g.destination for g in gathered.groups if g.destination), None)
+    if basis == FRIGADE_WEBHOOK_BASIS and any(f.code in URL_RULES for f in findings):
+        _say_what_the_environment_does_not_change(app, url)
     kept = [f for f in findings if f.code not in ignored]
     kept.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return ValidationReport(
@@ -191,39 +192,43 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         mappings=mappings,
         findings=kept,
         advice=advice(mappings, expect),
-        destination=gathered.destination,
+        destination=destination,
         ignored=sorted(ignored),
         mapping_files=mapping_files,
-        not_checked=_not_checked(req, gathered.destination),
+        not_checked=_not_checked(req, destination),
     )
 
 
 def _placed(
-    findings: list[Finding], mappings: list[WebhookMapping], file: MappingFile | None
+    findings: list[Finding], mappings: list[WebhookMapping], group: _Group
 ) -> list[Finding]:
-    """The findings with the file and line of the field each is about."""
+    """The findings with their file, and the line of the field each is about (else the line its
+    mapping starts on, as the rules gave it)."""
+    file = group.file
     if file is None:
         return findings
     index: dict[str, int] = {}
     for n, mapping in enumerate(mappings):
         index.setdefault(mapping.label, n)
     shown = None if file.name == "stdin" else file.name
-    return [
-        replace(
-            f,
-            file=shown,
-            line=file.line_of(index[f.mapping], f.field) if f.mapping in index else None,
-        )
-        for f in findings
-    ]
+    placed = []
+    for f in findings:
+        line = f.line
+        if f.mapping in index and index[f.mapping] < len(group.paths):
+            line = file.field_line(group.paths[index[f.mapping]], f.field) or line
+        elif f.field.startswith("destination.") and group.destination_path is not None:
+            field_path = f.field.removeprefix("destination.")
+            line = file.field_line(group.destination_path, field_path) or line
+        placed.append(replace(f, file=shown, line=line))
+    return placed
 
 
 def _not_checked(req: ValidateRequest, info: DestinationInfo | None) -> dict[str, str]:
     """The rules this request leaves unchecked, each with the flag that would check it."""
     out = {}
     if info is None:
-        for rule in (*destination_rules.RULES, RULES_BY_CODE["V117"]):
-            out[rule.code] = "needs a destination (--destination-id or --sandbox)"
+        for code in (*(rule.code for rule in destination_rules.RULES), "V117"):
+            out[code] = "needs a destination (--destination-id, --sandbox, or a file with one)"
     if req.events_per_day is None:
         out["V203"] = "needs --events-per-day"
     if not req.live:
@@ -266,22 +271,45 @@ def _overrides(req: ValidateRequest) -> MappingOverrides:
     )
 
 
-def _expected_url(app: App) -> str:
+def _check_expect_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnusableInput(f"--expect-url {url!r} is not an absolute http(s) URL")
+
+
+def _expected_url(req: ValidateRequest, gathered: _Gathered) -> tuple[str, str]:
+    """The webhook URL a correct mapping points at, and where that expectation comes from:
+    --expect-url, else the sandbox's own webhook with --sandbox, else Frigade's documented one.
+    Neither FRIGADE_API_URL nor a profile's webhook_url changes it: they say where this tool
+    sends, not where Segment should."""
+    if req.expect_url is not None:
+        return req.expect_url.strip(), "--expect-url"
+    if gathered.sandbox_webhook is not None:
+        return gathered.sandbox_webhook, "the sandbox's webhook, --sandbox"
+    return FRIGADE_WEBHOOK_URL, FRIGADE_WEBHOOK_BASIS
+
+
+def _say_what_the_environment_does_not_change(app: App, expected: str) -> None:
+    """A note when FRIGADE_API_URL or the profile point this tool elsewhere: the URL findings
+    hold the mapping to Frigade's `expected` URL, not to them."""
     from frigade_cli.clients.frigade_webhook import webhook_url
 
-    return webhook_url(app, None)
+    configured = webhook_url(app, None)
+    if configured.rstrip("/") != expected.rstrip("/"):
+        app.terminal.info(
+            f"this tool's webhook URL is {configured} (FRIGADE_API_URL or the profile), but a "
+            f"mapping is held to {expected}; to hold it to another, pass --expect-url URL"
+        )
 
 
 @contextmanager
 def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
     if req.mapping_files:
-        files = [read_mapping_file(path) for path in req.mapping_files]
-        names = ", ".join(f.name for f in files)
-        yield _Gathered(
-            f"{'file' if len(files) == 1 else 'files'} {names}",
-            [_Group(_from_document(f.document, f.name), f) for f in files],
-            _expected_url(app),
-        )
+        groups = [_from_file(path) for path in req.mapping_files]
+        names = ", ".join(g.file.name for g in groups if g.file is not None)
+        yield _Gathered(f"{'file' if len(groups) == 1 else 'files'} {names}", groups)
     elif req.destination_id:
         token = app.setting("segment_public_api_token", req.token)
         if not token:
@@ -290,9 +318,7 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
             raise InputError("no Segment Public API token", hint=TOKEN_HELP)
         base = req.public_api_url or _default_public_api_url()
         destination, mappings = _read_public_api(app, base, token, req.destination_id, req)
-        yield _Gathered(
-            f"destination {req.destination_id}", [_Group(mappings)], _expected_url(app), destination
-        )
+        yield _Gathered(f"destination {req.destination_id}", [_Group(mappings, destination)])
     elif req.sandbox:
         with _sandbox_base(app, req) as (base, token):
             from frigade_cli.sandbox.public_api import DESTINATION_ID
@@ -302,13 +328,12 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
             )
             yield _Gathered(
                 f"sandbox {base}",
-                [_Group(mappings)],
-                base + WEBHOOK_PATH,
-                destination,
+                [_Group(mappings, destination)],
+                sandbox_webhook=base + WEBHOOK_PATH,
                 live_key=token,
             )
     else:
-        yield _Gathered("flags", [_Group([WebhookMapping(name="flags")])], _expected_url(app))
+        yield _Gathered("flags", [_Group([WebhookMapping(name="flags")])])
 
 
 def _default_public_api_url() -> str:
@@ -317,12 +342,25 @@ def _default_public_api_url() -> str:
     return DEFAULT_URL
 
 
-def _from_document(document: Any, shown: str) -> list[WebhookMapping]:
+def _from_file(path: str) -> _Group:
+    """The destination (`data.destination`) and subscriptions in a file, each with its line."""
+    file = read_mapping_file(path)
     try:
-        subscriptions = subscriptions_in(document)
-        return [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
+        export = export_in(file.document)
+        mappings = [
+            WebhookMapping.from_subscription(sub, n, file.line_of(where))
+            for n, (sub, where) in enumerate(
+                zip(export.subscriptions, export.paths, strict=True), 1
+            )
+        ]
+        destination = None
+        if export.destination is not None and export.destination_path is not None:
+            destination = DestinationInfo.from_public_api(
+                export.destination, line=file.line_of(export.destination_path)
+            )
     except MappingShapeError as exc:
-        raise UnusableInput(f"{shown}: {exc}") from None
+        raise UnusableInput(f"{file.name}: {exc}") from None
+    return _Group(mappings, destination, file, export.paths, export.destination_path)
 
 
 def _read_public_api(
@@ -343,16 +381,8 @@ def _read_public_api(
         return destination, subscriptions
 
     destination, subscriptions = asyncio.run(read())
-    secret = (destination.get("settings") or {}).get("sharedSecret")
-    info = DestinationInfo(
-        id=str(destination.get("id") or destination_id),
-        name=destination.get("name"),
-        enabled=destination.get("enabled")
-        if isinstance(destination.get("enabled"), bool)
-        else None,
-        shared_secret=str(secret) if secret else None,
-    )
     try:
+        info = DestinationInfo.from_public_api(destination, destination_id)
         mappings = [WebhookMapping.from_subscription(s, n) for n, s in enumerate(subscriptions, 1)]
     except MappingShapeError as exc:
         from frigade_cli.kernel.errors import UpstreamError
@@ -393,17 +423,15 @@ def _live(
     timeout: float,
 ) -> list[Finding]:
     out = []
+    wrong_url = {f.mapping for f in findings if f.code in URL_RULES}
     for mapping in mappings:
-        label = mapping.label
-        url_problems = [f for f in findings if f.mapping == label and f.code in URL_RULES]
-        host = _host(mapping.url)
-        if url_problems and not is_loopback(host):
+        if mapping.label in wrong_url and not is_loopback(_host(mapping.url)):
             out.append(
                 _live_finding(
                     "V304",
-                    label,
-                    "not sent: fix the URL first (the key is "
-                    "never sent to a host that is not Frigade's)",
+                    mapping,
+                    "not sent: fix the URL first (the key is never sent "
+                    "to a URL other than the expected one)",
                 )
             )
             continue
@@ -414,7 +442,7 @@ def _live(
                     out.append(
                         _live_finding(
                             "V304",
-                            label,
+                            mapping,
                             "not sent: the key is masked by the Public API; give it "
                             "with --header (Authorization, 'Bearer ' and the private key)",
                         )
@@ -432,9 +460,8 @@ def _host(url: str | None) -> str | None:
     return urlsplit(url or "").hostname
 
 
-def _live_finding(code: str, label: str, message: str) -> Finding:
-    rule = RULES_BY_CODE[code]
-    return Finding(code, rule.severity, label, rule.field, message, rule.fix)
+def _live_finding(code: str, mapping: WebhookMapping, message: str) -> Finding:
+    return finding(code, mapping.label, message, line=mapping.line)
 
 
 def _send_live(
@@ -444,7 +471,6 @@ def _send_live(
     from frigade_cli.clients.frigade_webhook import WebhookSender
     from frigade_cli.segment.streams import build_messages, plan_batches
 
-    label = mapping.label
     for value in headers.values():
         app.terminal.add_secret(value)
     url = mapping.url or ""
@@ -459,7 +485,7 @@ def _send_live(
             log=app.terminal.debug if app.terminal.verbose else None,
         )
     except InputError as exc:
-        return _live_finding("V304", label, f"not sent: {exc.message}")
+        return _live_finding("V304", mapping, f"not sent: {exc.message}")
     report = DeliveryReport(
         url=url, batch_size=1, batches=plan_batches(build_messages(1, ["identify"]), 1)
     )
@@ -467,10 +493,10 @@ def _send_live(
     outcome = report.outcomes.get(0)
     if outcome is not None and outcome.accepted:
         return _live_finding(
-            "V303", label, f"one identify message was accepted by {url} (HTTP {outcome.status})"
+            "V303", mapping, f"one identify message was accepted by {url} (HTTP {outcome.status})"
         )
     if outcome is None or outcome.status is None:
         error = outcome.error if outcome is not None else "not sent"
-        return _live_finding("V116", label, f"the test message did not reach {url}: {error}")
+        return _live_finding("V116", mapping, f"the test message did not reach {url}: {error}")
     why = "the key was rejected" if outcome.status in (401, 403) else "the request was refused"
-    return _live_finding("V116", label, f"{why}: {outcome.error}")
+    return _live_finding("V116", mapping, f"{why}: {outcome.error}")

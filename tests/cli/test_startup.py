@@ -31,6 +31,7 @@ HEAVY = (
     "yaml",
     "httpx_sse",
     "tomlkit",
+    "prometheus_client",
     "frigade_cli.sandbox",
     "frigade_cli.segment.messages",
 )

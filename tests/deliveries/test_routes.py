@@ -12,10 +12,9 @@ import pytest
 from frigade_cli.kernel.clock import iso_from_ms
 from frigade_cli.sandbox.server import RunningSandbox
 from tests.deliveries.conftest import send, track
-from tests.support.npm import npm_package
+from tests.oracles.harness import HERE as ORACLES_DIR
+from tests.oracles.harness import Oracles
 
-SDK = "@segment/public-api-sdk-typescript"
-SDK_VERSION = "47.0.0-b8398"
 # Calls each of the six routes as the SDK's DeliveryOverviewApi does and prints what it parsed.
 _CALL_ALL = """
 const sdk = require('@segment/public-api-sdk-typescript');
@@ -68,10 +67,8 @@ def _by(body: dict[str, Any], *dims: str) -> dict[tuple[Any, ...], int]:
     return {tuple(row.get(d) for d in dims): row["total"] for row in body["data"]["dataset"]}
 
 
-def test_the_official_sdk_reads_every_route(sb: RunningSandbox) -> None:
-    modules = npm_package(SDK, SDK_VERSION)
-    if modules is None:
-        pytest.skip(f"node, npm or {SDK} is not available: the SDK is this test's oracle")
+def test_the_official_sdk_reads_every_route(sb: RunningSandbox, oracles: Oracles) -> None:
+    # `oracles` has installed tests/oracles (SDK pinned in its package-lock.json).
     _traffic(sb)
     now = int(time.time() * 1000)
     done = subprocess.run(
@@ -87,7 +84,7 @@ def test_the_official_sdk_reads_every_route(sb: RunningSandbox) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=modules.parent,
+        cwd=ORACLES_DIR,
         check=False,
     )
     assert done.returncode == 0, done.stderr

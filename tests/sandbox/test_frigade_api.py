@@ -376,3 +376,37 @@ def test_fail_with_must_be_an_error_status(sb: RunningSandbox, value: Any) -> No
     assert response.status_code == 400
     assert "fail" in response.json()["error"]
     assert sb.client.get("/_sandbox/config").json()["fail_with"] == 503
+
+
+# Deleting a user -------------------------------------------------------------------------------
+def delete_user(sb: RunningSandbox, user_id: str, key: str | None = None) -> httpx.Response:
+    return sb.client.delete(
+        "/v1/users", params={"userId": user_id}, headers=bearer(key or sb.api_key)
+    )
+
+
+def test_deleting_a_user_removes_it_its_events_and_its_memberships(sb: RunningSandbox) -> None:
+    assert webhook(sb, [identify("u1", plan="pro"), track("u1"), group("g1", "u1")]).is_success
+
+    deleted = delete_user(sb, "u1")
+
+    assert deleted.status_code == 200 and deleted.content == b""
+    assert get_user(sb, "u1").status_code == 404
+    members = sb.client.get("/v1/groups", params={"groupId": "g1"}, headers=sb.auth_headers)
+    assert members.json()["userIds"] == [] and members.json()["membersCount"] == 0
+    assert webhook(sb, [track("u1", "Again")]).is_success
+    assert [e["event"] for e in get_user(sb, "u1").json()["trackingEvents"]] == ["Again"]
+
+
+def test_deleting_an_unknown_user_is_404_and_a_wrong_key_403(sb: RunningSandbox) -> None:
+    assert webhook(sb, [track("u1")]).is_success
+
+    unknown = delete_user(sb, "nobody")
+    wrong_key = delete_user(sb, "u1", key="api_private_wrong")
+    public_key = delete_user(sb, "u1", key=sb.public_key)
+    no_id = sb.client.delete("/v1/users", headers=bearer(sb.api_key))
+
+    assert unknown.status_code == 404 and unknown.json()["statusCode"] == 404
+    assert wrong_key.status_code == public_key.status_code == 403
+    assert no_id.status_code == 400
+    assert get_user(sb, "u1").status_code == 200

@@ -110,6 +110,26 @@ def test_state_survives_a_restart_with_a_data_file(tmp_path: Path) -> None:
     assert integrations == {"data": {"integrations": [{"type": "SEGMENT", "status": "ACTIVE"}]}}
 
 
+def test_a_deleted_user_stays_deleted_across_a_restart_with_a_data_file(tmp_path: Path) -> None:
+    data = tmp_path / "sandbox.db"
+    with run_sandbox(fast_config(data_path=data)) as sb:
+        post_batch(sb, [track("gone", "E1"), track("kept", "E2")])
+        post_batch(sb, [{"type": "group", "userId": "gone", "groupId": "g1"}])
+        sb.wait_idle()
+        deleted = sb.client.delete("/v1/users", params={"userId": "gone"}, headers=sb.auth_headers)
+        assert deleted.status_code == 200
+
+    with run_sandbox(fast_config(data_path=data)) as sb:
+        headers = bearer(sb.api_key)
+        gone = sb.client.get("/v1/users", params={"userId": "gone"}, headers=headers)
+        kept = sb.client.get("/v1/users", params={"userId": "kept"}, headers=headers).json()
+        group = sb.client.get("/v1/groups", params={"groupId": "g1"}, headers=headers).json()
+
+    assert gone.status_code == 404
+    assert [e["event"] for e in kept["trackingEvents"]] == ["E2"]
+    assert group["userIds"] == []
+
+
 def test_reset_also_empties_the_data_file(tmp_path: Path) -> None:
     data = tmp_path / "sandbox.db"
     with run_sandbox(fast_config(data_path=data)) as sb:

@@ -143,7 +143,7 @@ def test_a_breached_gate_exits_6_after_printing_the_whole_report(cli: Cli):
 def test_each_path_delivers_its_marked_events_to_frigade(
     cli: Cli, sandbox: RunningSandbox, path: str
 ):
-    result = measure(cli, sandbox, "--path", path, "--samples", "3", "--json")
+    result = measure(cli, sandbox, "--path", path, "--samples", "3", "--keep-user", "--json")
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -230,6 +230,7 @@ def test_json_document_schema_with_the_key_redacted(cli: Cli, tmp_path: Path) ->
         "field": "settings.method",
         "message": "the method is 'PUT': Frigade's webhook accepts POST",
         "fix": "set the method to POST",
+        "basis": "Frigade's Segment guide (docs.frigade.com): method POST",
         "file": str(path),
         "line": 11,
     }
@@ -246,8 +247,8 @@ def test_github_annotations(cli: Cli, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     label = "sub_recommended (Send identify%2C group and track to Frigade)"
     assert lines[0] == (
-        f"::error file={path},line=1,title=V106 {label}%3A settings.enable_batching::batching "
-        "is off: "
+        f"::error file={path},line=1,title=V106 {label}%3A settings.enable_batching::"
+        "batching is off: "
         "Segment sends one request per event, and Frigade's guide asks for batches. "
         "Fix: turn Enable Batching on"
     )
@@ -385,11 +386,10 @@ def test_the_token_comes_from_the_environment(
 
 # --live ----------------------------------------------------------------------------------------
 def test_live_sends_one_message_with_the_mappings_own_header(
-    cli: Cli, tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, recorder: Recorder
 ) -> None:
-    monkeypatch.setenv("FRIGADE_API_URL", recorder.url)  # the expected webhook is the recorder's
     path = write(tmp_path, changed(settings_url=recorder.webhook_url))
-    result = validate(cli, "--mapping", path, "--live")
+    result = validate(cli, "--mapping", path, "--live", "--expect-url", recorder.webhook_url)
     assert result.exit_code == 0, result.output
     assert "V303 live-accepted" in result.stdout
     (request,) = recorder.requests
@@ -399,12 +399,11 @@ def test_live_sends_one_message_with_the_mappings_own_header(
 
 
 def test_live_reports_a_rejected_key_as_an_error(
-    cli: Cli, tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, recorder: Recorder
 ) -> None:
-    monkeypatch.setenv("FRIGADE_API_URL", recorder.url)
     recorder.answer(Answer(403, b'{"statusCode":403,"message":"Forbidden","error":"Forbidden"}'))
     path = write(tmp_path, changed(settings_url=recorder.webhook_url))
-    result = validate(cli, "--mapping", path, "--live")
+    result = validate(cli, "--mapping", path, "--live", "--expect-url", recorder.webhook_url)
     assert result.exit_code == 3
     assert "V116 live-rejected" in result.stdout and "HTTP 403: Forbidden" in result.stdout
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from frigade_cli.segment.fql import Trigger
 from frigade_cli.segment.mapping import DestinationInfo, Expectations, WebhookMapping
@@ -57,19 +58,30 @@ def check_mappings(
     destination_info: DestinationInfo | None = None,
 ) -> list[Finding]:
     """Every finding about `mappings` (and their destination), in rule order per mapping:
-    URL, method, batching, headers, enabled, data, trigger; then duplicates across them."""
+    URL, method, batching, headers, enabled, data, trigger; then duplicates across them.
+
+    Each finding carries the line its mapping (or the destination) starts on in its file."""
     findings: list[Finding] = []
     if destination_info is not None:
-        findings.extend(destination.check_destination(destination_info))
+        found = destination.check_destination(destination_info)
+        findings.extend(_at(found, destination_info.line))
+        findings.extend(subscription.no_subscription(destination_info, mappings))
     triggers: dict[int, Trigger | None] = {}
     for n, mapping in enumerate(mappings):
-        findings.extend(url.check_url(mapping, expect))
         method_findings = subscription.check_subscription(mapping)
-        findings.extend(f for f in method_findings if f.code == "V105")
-        findings.extend(batching.check_batching(mapping, expect))
-        findings.extend(headers.check_headers(mapping))
-        findings.extend(f for f in method_findings if f.code != "V105")
         trigger_findings, triggers[n] = trigger.check_trigger(mapping)
-        findings.extend(trigger_findings)
+        found = [
+            *url.check_url(mapping, expect),
+            *(f for f in method_findings if f.code == "V105"),
+            *batching.check_batching(mapping, expect),
+            *headers.check_headers(mapping),
+            *(f for f in method_findings if f.code != "V105"),
+            *trigger_findings,
+        ]
+        findings.extend(_at(found, mapping.line))
     findings.extend(subscription.duplicates(mappings, triggers, expect))
     return findings
+
+
+def _at(found: list[Finding], line: int | None) -> list[Finding]:
+    return found if line is None else [replace(f, line=line) for f in found]

@@ -9,7 +9,8 @@ SEVERITIES = ("error", "warning", "info")
 
 @dataclass(frozen=True)
 class Rule:
-    """A named check: stable code, severity, the field it looks at, what it means, how to fix."""
+    """A named check: stable code, severity, the field it looks at, what it means, how to fix,
+    and its basis: where what it expects comes from (a vendor's docs, a flag, a model)."""
 
     code: str
     name: str
@@ -17,12 +18,14 @@ class Rule:
     field: str
     summary: str
     fix: str
+    basis: str = ""
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem (or note) about one mapping; `file` and `line` (1-based) say where, when the
-    mapping came from a file."""
+    """One problem (or note) about one mapping; `basis` says where the expectation it was held
+    to comes from; `file` and `line` (1-based) where it is, when the mapping came from a file:
+    the line of the field the finding is about, else the line the mapping starts on."""
 
     code: str
     severity: str
@@ -30,8 +33,9 @@ class Finding:
     field: str
     message: str
     fix: str
-    file: str | None = None
+    basis: str = ""
     line: int | None = None
+    file: str | None = None
 
     def as_dict(self) -> dict[str, str | int | None]:
         return {
@@ -41,6 +45,7 @@ class Finding:
             "field": self.field,
             "message": self.message,
             "fix": self.fix,
+            "basis": self.basis,
             "file": self.file,
             "line": self.line,
         }
@@ -61,9 +66,24 @@ def register(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
 
 
 def finding(
-    code: str, mapping: str, message: str, fix: str | None = None, field: str | None = None
+    code: str,
+    mapping: str,
+    message: str,
+    fix: str | None = None,
+    field: str | None = None,
+    basis: str | None = None,
+    line: int | None = None,
 ) -> Finding:
-    """A finding of rule `code` about `mapping`, with the rule's severity, field and fix unless
-    this finding has a more precise one. KeyError for a code no family registered."""
+    """A finding of rule `code` about `mapping`, with the rule's severity, field, fix and basis
+    unless this finding has a more precise one. KeyError for a code no family registered."""
     rule = _REGISTRY[code]
-    return Finding(code, rule.severity, mapping, field or rule.field, message, fix or rule.fix)
+    return Finding(
+        code,
+        rule.severity,
+        mapping,
+        field or rule.field,
+        message,
+        fix or rule.fix,
+        basis or rule.basis,
+        line,
+    )

@@ -14,6 +14,7 @@ from frigade_cli.segment.mapping import (
     WebhookMapping,
 )
 from frigade_cli.segment.rules.base import Finding, Rule, finding
+from frigade_cli.segment.rules.subscription import not_boolean
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -23,6 +24,7 @@ RULES: tuple[Rule, ...] = (
         "settings.enable_batching",
         "batching is off",
         "turn Enable Batching on",
+        "Frigade's Segment guide (docs.frigade.com): batching on",
     ),
     Rule(
         "V107",
@@ -31,6 +33,8 @@ RULES: tuple[Rule, ...] = (
         "settings.batch_size",
         "the batch size is outside 1..4000",
         "set the batch size to 100",
+        "Segment's Webhooks (Actions) destination (segmentio/action-destinations): "
+        "batch_size 1 to 4000",
     ),
     Rule(
         "V202",
@@ -39,6 +43,7 @@ RULES: tuple[Rule, ...] = (
         "settings.batch_size",
         "the batch size is above 100",
         "set the batch size to 100 or less",
+        "Frigade's Segment guide (docs.frigade.com): batch size 100",
     ),
     Rule(
         "V203",
@@ -47,12 +52,19 @@ RULES: tuple[Rule, ...] = (
         "settings.batch_size",
         "events wait too long for the batch to fill (--events-per-day)",
         "set the batch size to the recommended value",
+        "the batch-wait model at --events-per-day, --max-batch-wait (unconfirmed) "
+        "and --target-wait",
     ),
 )
 
 
 def check_batching(mapping: WebhookMapping, expect: Expectations) -> list[Finding]:
+    """V106 batching off, V119 an enable_batching that is not true or false, V107 the size,
+    V202 above Frigade's 100, V203 the expected wait at --events-per-day."""
     label = mapping.label
+    wrong = mapping.non_boolean("settings.enable_batching")
+    if wrong is not None:
+        return [not_boolean(label, *wrong)]
     if mapping.enable_batching is not True:
         state = "off" if mapping.enable_batching is False else "not set (Segment's default: off)"
         return [

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from frigade_cli.segment.mapping import (
-    DestinationInfo,
-)
+from frigade_cli.segment.mapping import DestinationInfo
 from frigade_cli.segment.rules.base import Finding, Rule, finding
+from frigade_cli.segment.rules.subscription import not_boolean
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -15,6 +14,7 @@ RULES: tuple[Rule, ...] = (
         "destination.enabled",
         "the destination is disabled",
         "enable the destination",
+        "Frigade's Segment guide (docs.frigade.com): the destination enabled",
     ),
     Rule(
         "V301",
@@ -23,13 +23,15 @@ RULES: tuple[Rule, ...] = (
         "destination.sharedSecret",
         "a shared secret is set; Frigade does not check X-Signature",
         "nothing to do; remove it if nothing else needs it",
+        "Frigade's docs name no signature check; Segment signs requests with the shared secret",
     ),
 )
 
 
 def check_destination(destination: DestinationInfo) -> list[Finding]:
-    label = f"destination {destination.id}"
-    out = []
+    """V112 disabled, V119 an `enabled` that is not true or false, V301 a shared secret."""
+    label = destination.label
+    out = [not_boolean(label, name, value) for name, value in destination.non_booleans]
     if destination.enabled is False:
         out.append(
             finding(

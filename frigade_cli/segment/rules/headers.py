@@ -17,6 +17,7 @@ RULES: tuple[Rule, ...] = (
         "settings.headers",
         "no Authorization header",
         "add the header Authorization with the value 'Bearer ' and the private key",
+        "Frigade's Segment guide (docs.frigade.com): Authorization 'Bearer ' and the private key",
     ),
     Rule(
         "V109",
@@ -25,6 +26,7 @@ RULES: tuple[Rule, ...] = (
         "settings.headers.Authorization",
         "the Authorization value is not 'Bearer ' and a private key (api_private_...)",
         "set the value to 'Bearer ' followed by the private key",
+        "Frigade's Segment guide (docs.frigade.com): Authorization 'Bearer ' and the private key",
     ),
     Rule(
         "V110",
@@ -33,6 +35,8 @@ RULES: tuple[Rule, ...] = (
         "settings.headers",
         "a header name or value is not ASCII",
         "remove the non-ASCII characters",
+        "Segment's Webhooks (Actions) destination (segmentio/action-destinations): "
+        "header names and values are ASCII",
     ),
     Rule(
         "V302",
@@ -41,6 +45,7 @@ RULES: tuple[Rule, ...] = (
         "settings.headers.Authorization",
         "the key is masked (Public API) and could not be checked",
         "check it with --mapping FILE, or test it with frigade segment test-webhook",
+        "Segment's Public API masks secrets",
     ),
 )
 

@@ -12,6 +12,7 @@ RULES: tuple[Rule, ...] = (
         "settings.url",
         "the live test message was not accepted (--live)",
         "fix the URL and the Authorization header, then run again",
+        "the answer of the mapping's URL to one test message (--live)",
     ),
     Rule(
         "V303",
@@ -20,6 +21,7 @@ RULES: tuple[Rule, ...] = (
         "settings.url",
         "the live test message was accepted (--live)",
         "nothing to do",
+        "the answer of the mapping's URL to one test message (--live)",
     ),
     Rule(
         "V304",
@@ -28,5 +30,6 @@ RULES: tuple[Rule, ...] = (
         "settings.url",
         "the live test message was not sent (--live)",
         "see the message",
+        "--live sends the key only to the expected URL, and only a key it can read",
     ),
 )
