@@ -130,7 +130,7 @@ def connect(
     from frigade_cli.services.connect import ConnectRequest, run_connect
 
     app = get_app()
-    app.terminal.add_secret(write_key, api_key)
+    app.terminal.add_secret(api_key)
     target = _target(api_key, api_url, graphql_path, integration_type, key_field)
     result = run_connect(
         app,

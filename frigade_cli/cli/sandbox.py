@@ -152,6 +152,23 @@ def sandbox(
             "default only the required fields and the size limits are checked.",
         ),
     ] = False,
+    connection_data: Annotated[
+        str,
+        typer.Option(
+            "--connection-data",
+            help="How GraphQL's integrations read back connectionData: clear (as given) or "
+            "masked (secret-looking values as ****abcd). Whether Frigade masks them is not "
+            "documented.",
+        ),
+    ] = "clear",
+    properties: Annotated[
+        str,
+        typer.Option(
+            "--properties",
+            help="How GET /v1/users and /v1/groups return properties: object (as Frigade "
+            "documents) or string (JSON-encoded, a form clients should also read).",
+        ),
+    ] = "object",
     dedup_window: Annotated[
         str,
         typer.Option(
@@ -204,6 +221,8 @@ def sandbox(
         latency=parse_duration(latency, "--latency"),
         data_path=data,
         strict_spec=strict_spec,
+        connection_data=connection_data,
+        properties=properties,
         dedup_window=parse_duration(dedup_window, "--dedup-window"),
     ).validate()
     if not is_loopback(host):

@@ -37,16 +37,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrackingEvent:
-    """One entry of a record's `trackingEvents`; `created_at_ms` is epoch ms, None if unreadable.
-
-    `message_id` is the Segment messageId when the record carries one (not documented by Frigade).
-    """
+    """One entry of a record's `trackingEvents` (Frigade documents `{event, properties,
+    createdAt}`); `created_at_ms` is epoch ms, None if unreadable."""
 
     event: str
     properties: dict[str, Any]
     created_at: str | None
     created_at_ms: int | None
-    message_id: str | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> TrackingEvent | None:
@@ -54,13 +51,11 @@ class TrackingEvent:
             return None
         created = raw.get("createdAt")
         created_at = created if isinstance(created, str) else None
-        message_id = raw.get("messageId")
         return cls(
             raw["event"],
             parse_properties(raw.get("properties")),
             created_at,
             parse_iso_ms(created),
-            message_id if isinstance(message_id, str) else None,
         )
 
 

@@ -46,21 +46,22 @@ def webhook_url(app: App, flag: str | None) -> str:
 
 
 def webhook_headers(
-    key: str | None, batch: Batch, signing_secret: str | None = None
+    key: str | None,
+    batch: Batch,
+    signing_secret: str | None = None,
+    mapping_headers: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers Segment sends with a batch: user agent, JSON, Authorization, X-Signature."""
-    authorization = f"Bearer {key}" if key else "Bearer <your api_private_ key>"
+    """The headers Segment's runtime sends with a batch (`segment.delivery` builds them).
+
+    `mapping_headers`: a mapping's own headers, sent as Segment would (their Authorization, if
+    any, instead of the key's); None means Frigade's recommended `Authorization: Bearer <key>`.
+    """
+    if mapping_headers is None:
+        authorization = f"Bearer {key}" if key else "Bearer <your api_private_ key>"
+        mapping_headers = {"Authorization": authorization}
     # Only a signature needs the first message (an encoded batch reads it back from its body).
     first = batch.messages[0] if signing_secret and batch.size else None
-    return dict(delivery_headers({"Authorization": authorization}, first, signing_secret))
-
-
-def with_mapping_headers(base: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
-    """Segment's own headers with a mapping's headers in place of the Authorization header
-    (names compared case-insensitively, as HTTP does)."""
-    names = {name.lower() for name in mapping} | {"authorization"}
-    kept = {name: value for name, value in base.items() if name.lower() not in names}
-    return {**kept, **mapping}
+    return dict(delivery_headers(mapping_headers, first, signing_secret))
 
 
 class WebhookSender:
@@ -220,9 +221,7 @@ class WebhookSender:
         import httpx
 
         outcome = BatchOutcome(batch.index, batch.size)
-        headers = webhook_headers(self.api_key, batch, self.signing_secret)
-        if self.headers is not None:
-            headers = with_mapping_headers(headers, self.headers)
+        headers = webhook_headers(self.api_key, batch, self.signing_secret, self.headers)
 
         async def attempt() -> httpx.Response:
             started = time.perf_counter()

@@ -1,16 +1,19 @@
 """Segment's Public API (api.segmentapis.com): a destination, its subscriptions, Delivery Overview.
 
 Facts (docs.segmentapis.com; segmentio/public-api-sdk-* generated clients):
-- Bearer token auth. `GET /destinations/{id}` is stable (`Accept: application/vnd.segment.v1+json`);
-  `GET /destinations/{id}/subscriptions` is alpha (`Accept: application/vnd.segment.v1alpha+json`).
+- Bearer token auth. `GET /destinations/{id}` is stable; `GET /destinations/{id}/subscriptions` is
+  alpha; Delivery Overview is beta. Requests carry `Accept: application/json`, as Segment's own
+  SDKs send them: the Public API then answers from each endpoint's most stable version
+  (docs.segmentapis.com, "Versioning"); a versioned media type would pin one instead.
+- Path parameters are escaped as JavaScript's `encodeURIComponent` escapes them (the SDKs do).
 - Lists are cursor-paginated: `pagination[count]` (1 to 200) and `pagination[cursor]`; the answer
   holds `data.pagination {current, next, previous, totalEntries}`; no `next` on the last page.
 - Errors: `{"errors": [{"type", "message", "data"?}]}`. Rate limits: headers
   `X-RateLimit-Consumed`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (RFC 5322 date); a 429's
   error carries `data.msBeforeNext`.
 - Secret settings come back masked (`••••••••••abcd`).
-- Delivery Overview (beta, `Accept: application/vnd.segment.v1beta+json`): see
-  `frigade_cli.segment.delivery_overview`; a 422 names the rule the query broke.
+- Delivery Overview: see `frigade_cli.segment.delivery_overview`; a 422 names the rule the query
+  broke.
 """
 
 from __future__ import annotations
@@ -30,14 +33,19 @@ if TYPE_CHECKING:
     from frigade_cli.segment.delivery_overview import Metric
 
 DEFAULT_URL = "https://api.segmentapis.com"
-ACCEPT_V1 = "application/vnd.segment.v1+json"
-ACCEPT_ALPHA = "application/vnd.segment.v1alpha+json"
+ACCEPT = "application/json"  # what the SDKs send: each endpoint's most stable version answers
 PAGE_SIZE = 200  # the documented maximum of pagination[count]
 MAX_PAGES = 1000
 TOKEN_HELP = (
     "create a Public API token in Segment (Settings > Access Management > Tokens) and pass "
     "--token or set SEGMENT_PUBLIC_API_TOKEN"
 )
+
+
+def _path_part(value: str) -> str:
+    """`value` escaped for a URL path as `encodeURIComponent` escapes it (`'` too: Node's URL
+    parser escapes it on the way out)."""
+    return quote(value, safe="!()*")
 
 
 class NotFound(FrigadeCliError):
@@ -91,7 +99,7 @@ class SegmentPublicApi:
 
     async def get_destination(self, destination_id: str) -> dict[str, Any]:
         """`data.destination` of `GET /destinations/{id}`: `{id, name, enabled, settings, ...}`."""
-        body = await self._get(f"/destinations/{quote(destination_id, safe='')}", ACCEPT_V1)
+        body = await self._get(f"/destinations/{_path_part(destination_id)}")
         destination = _dig(body, "data", "destination")
         if not isinstance(destination, dict):
             raise UpstreamError("Segment's Public API answer has no data.destination")
@@ -99,7 +107,7 @@ class SegmentPublicApi:
 
     async def list_subscriptions(self, destination_id: str) -> list[dict[str, Any]]:
         """Every subscription of the destination, following `pagination.next` page by page."""
-        path = f"/destinations/{quote(destination_id, safe='')}/subscriptions"
+        path = f"/destinations/{_path_part(destination_id)}/subscriptions"
         found: list[dict[str, Any]] = []
         cursor: str | None = None
         seen: set[str] = set()
@@ -107,7 +115,7 @@ class SegmentPublicApi:
             params = {"pagination[count]": str(self.page_size)}
             if cursor:
                 params["pagination[cursor]"] = cursor
-            body = await self._get(path, ACCEPT_ALPHA, params)
+            body = await self._get(path, params)
             page = _dig(body, "data", "subscriptions")
             if not isinstance(page, list):
                 raise UpstreamError("Segment's Public API answer has no data.subscriptions")
@@ -140,7 +148,6 @@ class SegmentPublicApi:
         `filter[discardReason][0]=...`). A 404 names the ids to check.
         """
         from frigade_cli.segment.delivery_overview import (
-            ACCEPT_BETA,
             PATH,
             AnswerShapeError,
             Metric,
@@ -166,7 +173,7 @@ class SegmentPublicApi:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             try:
-                body = await self._get(f"{PATH}/{metric}", ACCEPT_BETA, params)
+                body = await self._get(f"{PATH}/{metric}", params)
             except NotFound as exc:  # a value the user gave that Segment does not know: exit 3
                 raise InputError(
                     exc.message, hint=f"check {ids}: Segment knows no such source or destination"
@@ -187,18 +194,13 @@ class SegmentPublicApi:
             params["pagination[cursor]"] = following
         raise UpstreamError(f"more than {MAX_PAGES} pages of {metric}: stopped reading")
 
-    async def _get(
-        self,
-        path: str,
-        accept: str,
-        params: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         import httpx
 
         assert self._client is not None, "use the client in 'async with'"
         client = self._client
         url = self.base_url + path
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": accept}
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": ACCEPT}
 
         async def attempt() -> httpx.Response:
             response = await client.get(url, params=params, headers=headers)

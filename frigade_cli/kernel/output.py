@@ -30,6 +30,24 @@ def printable(text: str, *, one_line: bool = False) -> str:
     return pattern.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+# What XML 1.0 cannot hold (C0 controls but tab, newline and carriage return; lone surrogates;
+# U+FFFE, U+FFFF) and what a reader's terminal or a Markdown page would act on (DEL, C1).
+_NOT_IN_DOCUMENTS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def document_text(text: str) -> str:
+    """`text` fit for a file other programs parse (JUnit XML, a Markdown step summary): each
+    character XML 1.0 cannot hold, or that a terminal or a page would act on, is written as the
+    escape people see on the terminal (`\\x1b`, `\\udcff`); tab and newlines stay.
+
+    The one rule for every XML or Markdown file the tool writes: a value from outside (a flag, a
+    server's message) is shown, escaped, never refused and never written raw.
+    """
+    if _NOT_IN_DOCUMENTS.search(text) is None:
+        return text
+    return _NOT_IN_DOCUMENTS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress

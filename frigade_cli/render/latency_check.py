@@ -449,7 +449,8 @@ def write_files(
 ) -> str | None:
     """Write the files asked for, each redacted: `--junit` (JUnit XML), `--save-baseline` (the
     `--json` document), `--html` (the page; every round of a monitor rewrites it); append to
-    the step summary.
+    the step summary. In the XML, HTML and Markdown, control characters are escaped
+    (`kernel.output.document_text`); JSON escapes them itself.
 
     Never raises: a file that cannot be written is a warning, and the first such message is
     returned, for the caller to exit 3 with unless the run's own outcome (a breach, an error)
@@ -458,9 +459,12 @@ def write_files(
     """
     import json
 
+    from frigade_cli.kernel.output import document_text
+
     if step_summary:
+        summary = document_text(markdown(report))
         problem = _write(
-            terminal, Path(step_summary), markdown(report), append=True, what="GITHUB_STEP_SUMMARY"
+            terminal, Path(step_summary), summary, append=True, what="GITHUB_STEP_SUMMARY"
         )
         if problem:
             terminal.warn(problem)
@@ -472,11 +476,11 @@ def write_files(
             terminal.warn(f"{flag} {path}: not saved, the run did not complete")
             continue
         if flag == "--junit":
-            text = junit_xml(report)
+            text = document_text(junit_xml(report))
         elif flag == "--html":
             from frigade_cli.render.latency_html import html_report
 
-            text = html_report(report)
+            text = document_text(html_report(report))
         else:
             text = json.dumps(report.as_dict(), indent=2) + "\n"
         problem = _write(terminal, path, text, append=False, what=flag)

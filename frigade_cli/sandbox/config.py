@@ -27,6 +27,11 @@ MAX_LATENCY = 60.0
 DEFAULT_FAIL_WITH = 503
 METHODS = ("POST", "PUT", "PATCH")
 KEY_NAMES = ("api_key", "public_key", "write_key")
+# How the Frigade side reads back what Frigade does not document: connectionData as given
+# ("clear") or with secret-looking values masked; `properties` as documented (an object) or as a
+# JSON-encoded string.
+CONNECTION_DATA_FORMS = ("clear", "masked")
+PROPERTIES_FORMS = ("object", "string")
 # Segment retries for up to 4 hours; a sandbox gives up after a few quick attempts instead.
 DEFAULT_RETRY = RetryPolicy(attempts=5, base=0.1, cap=2.0, max_retry_after=5.0)
 
@@ -131,6 +136,8 @@ class SandboxConfig:
     retry: RetryPolicy = DEFAULT_RETRY
     max_in_flight: int = 4
     strict_spec: bool = False
+    connection_data: str = "clear"  # one of CONNECTION_DATA_FORMS
+    properties: str = "object"  # one of PROPERTIES_FORMS
     # Seconds a messageId is remembered by the Segment side (0: every repeat is accepted).
     dedup_window: float = DEFAULT_DEDUP_WINDOW
     keepalive: float = 15.0
@@ -175,6 +182,15 @@ class SandboxConfig:
             check_url(self.segment_api_url, carries_secret=True, what="segment API url")
         if self.max_in_flight < 1:
             raise InputError("max in-flight deliveries must be at least 1")
+        if self.connection_data not in CONNECTION_DATA_FORMS:
+            raise InputError(
+                f"connection data {self.connection_data!r} must be one of "
+                f"{', '.join(CONNECTION_DATA_FORMS)}"
+            )
+        if self.properties not in PROPERTIES_FORMS:
+            raise InputError(
+                f"properties {self.properties!r} must be one of {', '.join(PROPERTIES_FORMS)}"
+            )
         if not self.dedup_window >= 0:
             raise InputError(f"dedup window {self.dedup_window:g}s must not be negative")
         self.destination.validate()
@@ -189,6 +205,8 @@ class SandboxConfig:
             "latency": self.latency,
             "segment_api_url": self.segment_api_url,
             "strict_spec": self.strict_spec,
+            "connection_data": self.connection_data,
+            "properties": self.properties,
             "retry": {
                 "attempts": self.retry.attempts,
                 "base": self.retry.base,
@@ -222,6 +240,8 @@ class SandboxConfig:
             "latency",
             "segment_api_url",
             "strict_spec",
+            "connection_data",
+            "properties",
             "retry",
             "destination",
         }
@@ -241,6 +261,12 @@ class SandboxConfig:
             new.segment_api_url = _optional_str(changes["segment_api_url"], "segment_api_url")
         if "strict_spec" in changes:
             new.strict_spec = _bool(changes["strict_spec"], "strict_spec")
+        for name in ("connection_data", "properties"):
+            if name in changes:
+                value = changes[name]
+                if not isinstance(value, str):
+                    raise InputError(f"{name} must be a string, got {value!r}")
+                setattr(new, name, value)
         if "retry" in changes:
             new.retry = _patched_retry(new.retry, changes["retry"])
         if "destination" in changes:

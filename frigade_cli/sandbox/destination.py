@@ -7,8 +7,8 @@ Modelled on segmentio/action-destinations' `webhook` destination (`send` action)
   `batch_size` events or when `flush_interval` has passed since its first event (Segment's own wait
   can reach about a minute); the body is the bare JSON array, as JavaScript writes it;
 - without batching, each event is one request whose body is the event;
-- headers as `frigade_cli.segment.delivery` builds them (Segment's, the mapping's replacing any of
-  the same name, and `X-Signature` with a shared secret);
+- headers as `frigade_cli.segment.delivery` builds them: the set Segment's runtime sends
+  (its own, the mapping's, `X-Signature` with a shared secret), none of the HTTP client's;
 - 408, 423, 429 and 5xx except 501 are retried with backoff (a few quick attempts here; Segment
   keeps trying for up to 4 hours), every 429 included: Frigade's monthly-active-user 429 is the
   test-webhook sender's to read, Segment retries it like any other; a batch that still fails is
@@ -129,7 +129,7 @@ class Destination:
         if settings.headers is None:
             headers: tuple[tuple[str, str], ...] = (("Authorization", f"Bearer {sandbox.api_key}"),)
         else:
-            headers = tuple(sorted(settings.headers.items()))
+            headers = tuple(settings.headers.items())  # in order: repeats join in it
         method, secret = settings.method, settings.shared_secret
         self._waiting_events += len(subscribed)
         if not settings.enable_batching:
@@ -232,6 +232,9 @@ class Destination:
         body = jsjson.dumps(messages if batch.batched else messages[0])
         # Batched or not, the signed value is the first (or only) event.
         headers = delivery_headers(batch.headers, messages[0], batch.secret)
+        # Built alone, not by the client: exactly these headers (plus Host and Content-Length),
+        # none of the client's defaults.
+        request = httpx.Request(batch.method, batch.url, content=body, headers=headers)
         client = sandbox.client
         attempts = 0
 
@@ -240,7 +243,7 @@ class Destination:
             attempts += 1
             stats.destination_requests += 1
             started = time.perf_counter()
-            response = await client.request(batch.method, batch.url, content=body, headers=headers)
+            response = await client.send(request)
             stats.destination_latency_ms.append((time.perf_counter() - started) * 1000)
             return response
 

@@ -2,15 +2,17 @@
 
 - `POST /v1/thirdParty/cdp/segment` (private key): Segment's webhook; a JSON array of Segment
   messages or one object. identify merges the user's properties (traits); group merges the group's
-  properties and adds the user to it; track appends to the user's `trackingEvents` with
-  `createdAt` = ingest time and the message's `messageId`; page and screen are kept as tracking
-  events named `Viewed <name> Page` / `Viewed <name> Screen` (`Loaded a Page` / `Loaded a Screen`
-  without a name, as Segment names them for event-only tools); alias is counted only. A message
-  with no userId is keyed by its anonymousId.
-- `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known.
+  properties and adds the user to it; track appends `{event, properties, createdAt}` (ingest
+  time), as Frigade documents it, to the user's `trackingEvents`; page and screen are kept as
+  tracking events named `Viewed <name> Page` / `Viewed <name> Screen` (`Loaded a Page` /
+  `Loaded a Screen` without a name, as Segment names them for event-only tools); alias is counted
+  only. A message with no userId is keyed by its anonymousId.
+- `GET /v1/users?userId=`, `GET /v1/groups?groupId=` (private key): 404 until known; `properties`
+  as an object, as documented (or, with the `properties: "string"` setting, JSON-encoded).
 - `DELETE /v1/users?userId=` (private key): the user and their data go; 200, or 404 if unknown.
 - `POST /v1/public/{users,groups,sessions,flowStates}` (public or private key); `properties` may
-  be an object or a JSON-encoded string.
+  be an object or a JSON-encoded string. A flowStates body with neither `flowSlug` nor
+  `actionType` is a read (what `@frigade/js` sends as each session starts): it changes nothing.
 - `POST /graphql` (private key): the integration operations, see `graphql.py`.
 
 Answers as Frigade's (NestJS on Fastify) are described in FrigadeHQ/frigade-engage-skill,
@@ -74,6 +76,8 @@ EMPTY_JSON_BODY = {
 }
 # Every actionType Frigade's UserFlowStateDTO takes; only some are forwarded (see forward.py).
 FLOW_ACTION_TYPES = (*ACTION_TYPES, "NOT_STARTED_STEP", "NOT_STARTED_FLOW")
+# A user's flow states, as flowStates answers them (read or written): the sandbox has no flows.
+FLOW_STATES: dict[str, list[Any]] = {"eligibleFlows": [], "ineligibleFlows": []}
 
 
 class FrigadeParts(SandboxParts, Protocol):
@@ -160,7 +164,6 @@ def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str
                 event,
                 _properties(message.get("properties")),
                 at,
-                message.get("messageId"),
             )
         elif type_ == "identify":
             if not user_id:
@@ -184,7 +187,6 @@ def ingest(sandbox: SandboxParts, messages: list[Any], at: str) -> list[dict[str
                 _page_event(message, "Page" if type_ == "page" else "Screen"),
                 _properties(message.get("properties")),
                 at,
-                message.get("messageId"),
             )
         elif type_ != "alias":
             ignored += 1
@@ -299,7 +301,14 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         record = records.get(key)
         if record is None:
             return frigade_error(404, f"{noun} {key} not found")
-        return json_response(record.to_json())
+        body = record.to_json()
+        if sandbox.config.properties == "string":  # the undocumented form some answers take
+            body["properties"] = orjson.dumps(body["properties"]).decode()
+            body["trackingEvents"] = [
+                {**e, "properties": orjson.dumps(e["properties"]).decode()}
+                for e in body["trackingEvents"]
+            ]
+        return json_response(body)
 
     async def get_user(request: Request) -> Response:
         return read_back(request, "userId", store.users, "User")
@@ -411,6 +420,11 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         body = await json_body(request)
         user_id = _required_id(body, "userId")
         flow_slug = body.get("flowSlug")
+        if flow_slug is None and body.get("actionType") is None:
+            # A read, as Frigade's SDK starts every session: `{userId, groupId?, context}`
+            # and no flow; it changes nothing and answers the user's flow states.
+            _required_id(body, "groupId", required=False)
+            return json_response(FLOW_STATES, 201)
         if not isinstance(flow_slug, str) or not flow_slug:
             raise BadRequest("flowSlug is required")
         step_id = body.get("stepId")
@@ -437,12 +451,12 @@ def routes(sandbox: FrigadeParts) -> list[Route]:
         recorded("flowState", record, at)
         if action_type in ACTION_TYPES:
             sandbox.forwarder.forward(record)
-        # The user's flow states after the action; the sandbox has no flows to list.
-        return json_response({"eligibleFlows": [], "ineligibleFlows": []}, 201)
+        return json_response(FLOW_STATES, 201)
 
     async def graphql(request: Request) -> Response:
         body = await json_body(request, object_only=False)
-        status, result = execute_graphql(store, body)
+        masked = sandbox.config.connection_data == "masked"
+        status, result = execute_graphql(store, body, mask_connection_data=masked)
         return json_response(result, status)
 
     return [

@@ -11,9 +11,10 @@ FrigadeHQ/frigade-engage-skill, `reference/graphql-schema.md`, a snapshot of Fri
 
 `type` and `status` are Strings holding an IntegrationType / IntegrationStatus name;
 `connectionData` goes in as a JSON-encoded string and comes out as a JSON object (the `Object`
-scalar), here with secret-looking values masked. `take` is 1 to 50 (its default, 250, is refused
-as Frigade's validator refuses it). Integration ids are numbers: `deleteIntegration` takes a
-`Float!`, and `id` reads back as a GraphQL `ID` (a string of digits).
+scalar), as it was given (with the `connection_data: "masked"` setting, secret-looking values
+masked: whether Frigade masks them is not documented). `take` is 1 to 50 (its default, 250,
+is refused as Frigade's validator refuses it). Integration ids are numbers: `deleteIntegration`
+takes a `Float!`, and `id` reads back as a GraphQL `ID` (a string of digits).
 
 graphql-core parses, validates and executes; errors have the GraphQL shape
 `{"errors": [{"message", "locations", "path", "extensions": {"code"}}]}`. A syntax or validation
@@ -27,6 +28,7 @@ graphql-core is imported when this module is, i.e. when a sandbox starts, never 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -105,10 +107,7 @@ class BadUserInput(GraphQLError):
 
 def masked_connection_data(connection_data: str) -> Any:
     """connectionData as a JSON value, every secret-looking string value masked (`****abcd`)."""
-    try:
-        data = orjson.loads(connection_data)
-    except orjson.JSONDecodeError:
-        return None
+    data = _json(connection_data)
     if not isinstance(data, dict):
         return data
     return {
@@ -117,15 +116,30 @@ def masked_connection_data(connection_data: str) -> Any:
     }
 
 
-def _integration_json(integration: Integration) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Context:
+    store: Store
+    masked: bool  # connectionData read back with secret-looking values masked
+
+
+def _integration_json(integration: Integration, info: ResolveInfo) -> dict[str, Any]:
     body = integration.record()
-    body["connectionData"] = masked_connection_data(integration.connection_data)
+    data = integration.connection_data
+    context: _Context = info.context
+    body["connectionData"] = masked_connection_data(data) if context.masked else _json(data)
     return body
 
 
+def _json(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _store(info: ResolveInfo) -> Store:
-    store: Store = info.context
-    return store
+    context: _Context = info.context
+    return context.store
 
 
 def _integrations(_root: None, info: ResolveInfo, skip: int, take: int) -> Any:
@@ -134,7 +148,7 @@ def _integrations(_root: None, info: ResolveInfo, skip: int, take: int) -> Any:
     if not 1 <= take <= MAX_TAKE:
         raise BadUserInput(f"take must be between 1 and {MAX_TAKE} (got {take})")
     found = sorted(_store(info).integrations.values(), key=lambda i: i.id)
-    return [_integration_json(i) for i in found[skip : skip + take]]
+    return [_integration_json(i, info) for i in found[skip : skip + take]]
 
 
 def _upsert_integration(_root: None, info: ResolveInfo, **args: Any) -> Any:
@@ -152,7 +166,7 @@ def _upsert_integration(_root: None, info: ResolveInfo, **args: Any) -> Any:
     store = _store(info)
     integration = store.upsert_integration(type_, status, connection_data, now_iso())
     store.commit()
-    return _integration_json(integration)
+    return _integration_json(integration, info)
 
 
 def _delete_integration(_root: None, info: ResolveInfo, id: float) -> Any:
@@ -161,7 +175,7 @@ def _delete_integration(_root: None, info: ResolveInfo, id: float) -> Any:
     if deleted is None:
         raise BadUserInput(f"no integration with id {id:g}")
     store.commit()
-    return _integration_json(deleted)
+    return _integration_json(deleted, info)
 
 
 @lru_cache(maxsize=1)
@@ -190,8 +204,12 @@ def _bad_request(message: str) -> tuple[int, dict[str, Any]]:
     return 400, {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
 
 
-def execute_request(store: Store, body: Any) -> tuple[int, dict[str, Any]]:
+def execute_request(
+    store: Store, body: Any, mask_connection_data: bool = False
+) -> tuple[int, dict[str, Any]]:
     """Run one GraphQL request `{query, variables?, operationName?}` against `store`.
+
+    `mask_connection_data`: read `connectionData` back with secret-looking values masked.
 
     Returns the HTTP status and the GraphQL response: 400 with `{errors}` for a malformed
     request, a syntax error or a validation error; otherwise 200 with `{data, errors?}`.
@@ -216,7 +234,7 @@ def execute_request(store: Store, body: Any) -> tuple[int, dict[str, Any]]:
     result = execute_sync(
         schema(),
         document,
-        context_value=store,
+        context_value=_Context(store, mask_connection_data),
         variable_values=variables,
         operation_name=operation_name,
     )

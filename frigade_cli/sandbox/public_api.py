@@ -51,6 +51,109 @@ class PublicApiSource(Protocol):
     def webhook_url(self) -> str: ...
 
 
+def _field(order: int, key: str, label: str, kind: str, description: str, **more: Any) -> Any:
+    return {
+        "id": f"sandbox_field_{key}",
+        "sortOrder": order,
+        "fieldKey": key,
+        "label": label,
+        "type": kind,
+        "description": description,
+        "required": more.pop("required", False),
+        "multiple": False,
+        "dynamic": False,
+        "allowNull": False,
+        **more,
+    }
+
+
+# The catalog entry of Webhooks (Actions), every field the Public API's DestinationMetadataV1 has;
+# the `send` action's fields as segmentio/action-destinations defines them (webhook/send). Ids
+# are the sandbox's own.
+METADATA: dict[str, Any] = {
+    "id": "sandbox_actions_webhook",
+    "name": "Webhooks (Actions)",
+    "description": "Send events to a custom HTTP endpoint.",
+    "slug": "actions-webhook",
+    "logos": {"default": "", "mark": None, "alt": None},
+    "options": [
+        {
+            "name": "sharedSecret",
+            "type": "password",
+            "required": False,
+            "label": "Shared Secret",
+            "description": "If set, Segment signs requests with an HMAC in the X-Signature header.",
+        }
+    ],
+    "status": "PUBLIC",
+    "previousNames": ["Webhooks (Actions)"],
+    "categories": ["Raw Data"],
+    "website": "https://segment.com/docs/connections/destinations/catalog/actions-webhook/",
+    "components": [],
+    "supportedFeatures": {},
+    "supportedMethods": {
+        "pageview": True,
+        "identify": True,
+        "alias": True,
+        "track": True,
+        "group": True,
+    },
+    "supportedPlatforms": {"browser": True, "server": True, "mobile": True},
+    "actions": [
+        {
+            "id": ACTION_ID,
+            "slug": "send",
+            "name": "Send",
+            "description": "Send an HTTP request.",
+            "platform": "CLOUD",
+            "hidden": False,
+            "defaultTrigger": None,
+            "fields": [
+                _field(0, "url", "URL", "STRING", "URL to deliver data to.", required=True),
+                _field(
+                    1,
+                    "method",
+                    "Method",
+                    "STRING",
+                    "HTTP method to use.",
+                    required=True,
+                    defaultValue="POST",
+                    choices=["POST", "PUT", "PATCH"],
+                ),
+                _field(
+                    2,
+                    "batch_size",
+                    "Batch Size",
+                    "NUMBER",
+                    "Maximum number of events to include in each batch.",
+                    defaultValue=0,
+                ),
+                _field(
+                    3, "headers", "Headers", "OBJECT", "HTTP headers to send with each request."
+                ),
+                _field(
+                    4,
+                    "data",
+                    "Data",
+                    "OBJECT",
+                    "Payload to deliver to webhook URL (JSON-encoded).",
+                    defaultValue={"@path": "$."},
+                ),
+                _field(
+                    5,
+                    "enable_batching",
+                    "Enable Batching",
+                    "BOOLEAN",
+                    "Send events in batches.",
+                    defaultValue=False,
+                ),
+            ],
+        }
+    ],
+    "presets": [],
+}
+
+
 def mask(value: str) -> str:
     """A secret as Segment's Public API shows it: bullets and the last four characters."""
     return MASK + value[-4:] if len(value) > 4 else MASK
@@ -118,7 +221,7 @@ def routes(source: PublicApiSource) -> list[Route]:
                         "name": "Frigade (sandbox)",
                         "enabled": d.enabled,
                         "sourceId": "src_sandbox",
-                        "metadata": {"name": "Webhooks (Actions)", "slug": "actions-webhook"},
+                        "metadata": METADATA,
                         "settings": {
                             "sharedSecret": mask(d.shared_secret) if d.shared_secret else ""
                         },

@@ -172,18 +172,13 @@ class Store:
         return user
 
     def add_user_event(
-        self,
-        user: User,
-        event: str,
-        properties: dict[str, Any] | None,
-        at: str,
-        message_id: str | None = None,
+        self, user: User, event: str, properties: dict[str, Any] | None, at: str
     ) -> None:
+        # Frigade documents a tracking event as {event, properties, createdAt}: nothing more.
         entry = {
             "event": event,
             "properties": properties if properties is not None else {},
             "createdAt": at,
-            "messageId": message_id,
         }
         user.tracking_events.append(entry)
         if self._db is not None:
@@ -368,6 +363,8 @@ class Store:
                 user = self.users.get(key) or self.users.setdefault(
                     key, User(key, body["createdAt"], body["createdAt"])
                 )
+                # Files written before tracking events lost `messageId` still hold it.
+                body.pop("messageId", None)
                 user.tracking_events.append(body)
             elif kind == "group_event":
                 group = self.groups.get(key) or self.groups.setdefault(

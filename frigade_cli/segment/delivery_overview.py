@@ -4,7 +4,8 @@ Facts (segmentio/public-api-sdk-python `docs/DeliveryOverviewApi.md`; segmentio/
 typescript `api/deliveryOverviewApi.ts` and `model/deliveryOverview*`, `model/getDelivery
 OverviewMetricsBetaOutput.ts`):
 
-- `GET /delivery-overview/{metric}`, `Accept: application/vnd.segment.v1beta+json`, Bearer token.
+- `GET /delivery-overview/{metric}` (beta: with `Accept: application/json`, as the SDKs send it,
+  the beta version answers), Bearer token.
   Egress metrics (`successful-delivery`, `failed-delivery`, `filtered-at-destination`) take
   `sourceId` and `destinationConfigId`; ingress metrics (`successfully-received`,
   `failed-on-ingest`, `filtered-at-source`) take `sourceId`.
@@ -26,7 +27,6 @@ from typing import Any
 from frigade_cli.kernel.clock import iso_from_ms, parse_iso_ms
 from frigade_cli.kernel.errors import InputError
 
-ACCEPT_BETA = "application/vnd.segment.v1beta+json"
 PATH = "/delivery-overview"
 
 SUCCESSFUL_DELIVERY = "successful-delivery"

@@ -202,8 +202,8 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
 
     Raises InputError (a bad key form or URL, before anything is sent), AuthError, UpstreamError.
     """
+    # app.setting registers the key with the terminal: every line written redacts it.
     write_key = check_write_key(app.setting("segment_write_key", req.write_key))
-    app.terminal.add_secret(write_key)
     shown = redact_key(write_key)
     segment_url = verify_url(app, req.segment_api_url, req.region) if req.verify else None
     if req.dry_run:

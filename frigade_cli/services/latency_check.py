@@ -1,11 +1,13 @@
 """The latency-check service: send marked events by one or more paths, read them back, measure.
 
-A sample is one uniquely marked track event (`messageId` and `properties.marker` both the
-marker) for a user whose id starts with `frigade-cli-latency-`. Its latency is the time on this
-machine's monotonic clock from just before the send to the end of the first read-back
-(`GET /v1/users?userId=`) that shows it. Read-backs start at once and back off (10 ms, x1.5 each
-time, up to `--poll-max`), so the figure's error bar — the gap since the previous read-back that
-did not show it — is measured per sample and reported. A sample not seen within `--timeout` is
+A sample is one uniquely marked track event (`properties.marker` the marker, and `messageId` too)
+for a user whose id starts with `frigade-cli-latency-`; it is found in the read-back by its
+`properties.marker` alone, since Frigade's tracking events carry only `{event, properties,
+createdAt}`. Its latency is the time on this machine's monotonic clock from just before the
+send to the end of the first read-back (`GET /v1/users?userId=`) that shows it. Read-backs
+start at once and back off (10 ms, x1.5 each time, up to `--poll-max`), so the figure's error
+bar — the gap since the previous read-back that did not show it — is measured per sample and
+reported. A sample not seen within `--timeout` is
 a failure, reported with its marker.
 
 Paths: `segment` (Segment's tracking API, so batching and delivery are measured too), `direct`
@@ -305,6 +307,10 @@ def plan(app: App, req: LatencyCheckRequest) -> Plan:
             f"--user-id must start with {USER_PREFIX!r}, so marked events can be told apart "
             "from real traffic and cleaned up"
         )
+    if any("\ud800" <= c <= "\udfff" for c in user_id):
+        # A command line that is not UTF-8 (Python keeps its bytes as lone surrogates): JSON
+        # cannot carry it to Frigade.
+        raise InputError("--user-id holds bytes that are not UTF-8: give it in UTF-8")
     result = Plan(
         paths=list(PATHS) if req.compare else [path],
         samples=req.samples,
@@ -909,6 +915,6 @@ class _Runner:
 
 def _find(events: list[TrackingEvent], marker: str) -> TrackingEvent | None:
     for event in events:
-        if event.properties.get("marker") == marker or event.message_id == marker:
+        if event.properties.get("marker") == marker:
             return event
     return None

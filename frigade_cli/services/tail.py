@@ -662,11 +662,12 @@ def _replay_request(
         url = relay_url(forward_to, str(saved.get("path") or "/"), str(saved.get("query") or ""))
         method = str(saved.get("method") or "POST")
     else:
-        kind = "webhook"
+        # The whole header set as Segment's destination sends it, from the one builder.
         messages = record.get("messages") or []
-        headers = delivery_headers(None)
-        body = jsjson.dumps(messages)
-        url, method = forward_to, "POST"
+        mapping = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        first = messages[0] if messages else None
+        headers = delivery_headers(mapping, first, shared_secret)
+        return "POST", forward_to, headers, jsjson.dumps(messages), "webhook"
     if kind == "tracking" and write_key:
         token = base64.b64encode(f"{write_key}:".encode()).decode()
         headers.append(("Authorization", f"Basic {token}"))

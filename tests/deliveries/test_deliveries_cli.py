@@ -334,7 +334,7 @@ def test_a_429_waits_as_the_rate_limit_headers_say(cli: Cli, recorder: Recorder)
     assert result.exit_code == 0, result.stderr
     first, second = recorder.requests[:2]
     assert first.path == second.path and "successful-delivery" in first.path
-    assert first.headers["accept"] == "application/vnd.segment.v1beta+json"
+    assert first.headers["accept"] == "application/json"  # as Segment's SDKs send it
     assert first.headers["authorization"] == "Bearer t"
 
 

@@ -55,6 +55,8 @@ def test_config_shows_destination_secrets_redacted(sb: RunningSandbox) -> None:
         ({"destination": {"method": "GET"}}, "POST, PUT, PATCH"),
         ({"destination": {"event_types": ["click"]}}, "not a Segment type"),
         ({"colour": "blue"}, "unknown setting 'colour'"),
+        ({"connection_data": "hidden"}, "clear, masked"),
+        ({"properties": "xml"}, "object, string"),
     ],
 )
 def test_a_bad_setting_is_400_and_changes_nothing(

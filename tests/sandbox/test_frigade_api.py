@@ -70,16 +70,30 @@ def test_a_user_is_404_until_the_webhook_creates_it(sb: RunningSandbox) -> None:
     assert user["createdAt"] and user["modifiedAt"]
 
 
-def test_track_appends_a_tracking_event_with_ingest_time_and_message_id(
-    sb: RunningSandbox,
-) -> None:
+def test_track_appends_a_tracking_event_as_frigade_documents_it(sb: RunningSandbox) -> None:
     webhook(sb, [track("u1", "Invoice Downloaded", messageId="m-1", properties={"amount": 129})])
 
     [event] = get_user(sb, "u1").json()["trackingEvents"]
+    # docs.frigade.com, Users: get: {event, properties, createdAt} and nothing else (no messageId).
+    assert sorted(event) == ["createdAt", "event", "properties"]
     assert event["event"] == "Invoice Downloaded"
     assert event["properties"] == {"amount": 129}
-    assert event["messageId"] == "m-1"
     assert event["createdAt"].endswith("Z")
+
+
+def test_properties_can_read_back_json_encoded_as_some_answers_have_them(
+    sb: RunningSandbox,
+) -> None:
+    sb.configure(properties="string")
+    webhook(sb, [identify("u1", plan="pro"), track("u1", "Paid", properties={"amount": 129})])
+    webhook(sb, [group("g1", "u1", name="Acme")])
+
+    user = get_user(sb, "u1").json()
+    found = sb.client.get("/v1/groups", params={"groupId": "g1"}, headers=sb.auth_headers).json()
+
+    assert user["properties"] == '{"plan":"pro"}'
+    assert [e["properties"] for e in user["trackingEvents"]] == ['{"amount":129}']
+    assert found["properties"] == '{"name":"Acme"}'
 
 
 def test_a_single_object_body_is_accepted(sb: RunningSandbox) -> None:
@@ -244,6 +258,19 @@ def test_flow_states_refuses_incomplete_actions(
 
     assert response.status_code == 400
     assert problem in response.json()["message"]
+
+
+def test_flow_states_with_no_flow_is_a_read_that_changes_nothing(sb: RunningSandbox) -> None:
+    # What @frigade/js sends as every session starts (tests/oracles runs the SDK itself).
+    body = {"userId": "u1", "groupId": "g1", "context": {"url": "https://app.example/"}}
+
+    response = sb.client.post("/v1/public/flowStates", json=body, headers=bearer(sb.public_key))
+
+    assert response.status_code == 201
+    assert response.json() == {"eligibleFlows": [], "ineligibleFlows": []}
+    assert get_user(sb, "u1").status_code == 404  # nothing was written
+    assert sb.stats()["forward"]["flow_states"] == 0
+    assert recent_events(sb, side="frigade") == []
 
 
 def test_flow_states_records_the_action(sb: RunningSandbox) -> None:

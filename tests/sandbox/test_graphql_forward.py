@@ -54,14 +54,29 @@ def flow_state(sb: RunningSandbox, action: str = "STARTED_FLOW") -> None:
 
 
 @pytest.mark.parametrize("name", ["writeKey", "segmentWriteKey", "apiKey"])
-def test_upsert_integration_returns_it_with_the_key_masked(sb: RunningSandbox, name: str) -> None:
+def test_upsert_integration_returns_it_with_the_connection_data_as_given(
+    sb: RunningSandbox, name: str
+) -> None:
     integration = connect(sb, sb.write_key, name)
 
     assert integration["type"] == "SEGMENT" and integration["status"] == "ACTIVE"
     # An ID of a numeric row: a string of digits.
     assert integration["id"].isdigit()
     # connectionData comes back as a JSON object (Frigade's Object scalar), not a string.
+    assert integration["connectionData"] == {name: sb.write_key}
+
+
+@pytest.mark.parametrize("name", ["writeKey", "segmentWriteKey", "apiKey"])
+def test_with_connection_data_masked_the_key_reads_back_masked(
+    sb: RunningSandbox, name: str
+) -> None:
+    sb.configure(connection_data="masked")
+    integration = connect(sb, sb.write_key, name)
+
+    listed = graphql(sb, "query { integrations(skip: 0, take: 10) { connectionData } }").json()
+
     assert integration["connectionData"] == {name: "****" + sb.write_key[-4:]}
+    assert listed == {"data": {"integrations": [{"connectionData": integration["connectionData"]}]}}
 
 
 def test_upsert_again_updates_the_one_integration(sb: RunningSandbox) -> None:

@@ -105,7 +105,9 @@ def test_state_survives_a_restart_with_a_data_file(tmp_path: Path) -> None:
         ).json()
 
     assert user["properties"] == {"plan": "pro"}
-    assert [(e["event"], e["messageId"]) for e in user["trackingEvents"]] == [("Signed Up", "m1")]
+    assert [(e["event"], sorted(e)) for e in user["trackingEvents"]] == [
+        ("Signed Up", ["createdAt", "event", "properties"])
+    ]
     assert group["userIds"] == ["u1"] and group["properties"] == {"n": 1}
     assert integrations == {"data": {"integrations": [{"type": "SEGMENT", "status": "ACTIVE"}]}}
 

@@ -14,7 +14,7 @@ import pytest
 
 from frigade_cli.sandbox import RunningSandbox
 from tests.conftest import Cli, Run
-from tests.support.recorder import Recorder
+from tests.support.recorder import Answer, Recorder
 
 KEY_A = "wk_test0000first0abcd"
 KEY_B = "wk_test0000second0wxyz"
@@ -44,6 +44,74 @@ def test_connect_registers_the_write_key_and_status_shows_it(cli: Cli, sandbox: 
     assert integration["write_key"] == "****abcd"
     assert integration["created_at"] and integration["updated_at"]
     assert KEY_A not in connected.output + status.output
+
+
+def test_the_sandbox_reads_the_key_back_in_clear_so_the_cli_does_the_redacting(
+    sandbox: RunningSandbox,
+):
+    # The server these tests run against returns connectionData as given (as Frigade documents
+    # nothing about masking): every redaction seen below is the CLI's own.
+    sandbox.configure(connection_data="clear")
+    cli_free = sandbox.client.post(
+        "/graphql",
+        headers=sandbox.auth_headers,
+        json={
+            "query": 'mutation($d: String!) { upsertIntegration(type: "SEGMENT", '
+            'status: "ACTIVE", connectionData: $d) { connectionData } }',
+            "variables": {"d": json.dumps({"writeKey": KEY_A})},
+        },
+    )
+
+    assert cli_free.json()["data"]["upsertIntegration"]["connectionData"] == {"writeKey": KEY_A}
+
+
+def test_status_table_and_disconnect_line_show_the_key_redacted(cli: Cli, sandbox: RunningSandbox):
+    frigade(cli, sandbox, "segment", "connect", "--write-key", KEY_A)
+
+    status = frigade(cli, sandbox, "segment", "status")
+    removed = frigade(cli, sandbox, "segment", "disconnect", "--yes")
+
+    assert status.exit_code == 0 and removed.exit_code == 0, status.output + removed.output
+    assert "****abcd" in status.stdout
+    assert "write key ****abcd" in removed.stderr
+    assert KEY_A not in status.output + removed.output
+    assert "test0000first" not in status.output + removed.output
+
+
+def test_the_connect_result_holds_the_key_redacted(sandbox: RunningSandbox):
+    from frigade_cli.kernel.app import App
+    from frigade_cli.services.connect import ConnectRequest, FrigadeTarget, run_connect
+
+    target = FrigadeTarget(api_key=sandbox.api_key, api_url=sandbox.url)
+    run_connect(App(), ConnectRequest(target, write_key=KEY_B))
+    result = run_connect(App(), ConnectRequest(target, write_key=KEY_A))
+
+    assert (result.action, result.write_key, result.previous_key) == (
+        "changed",
+        "****abcd",
+        "****wxyz",
+    )
+
+
+def test_a_server_error_that_echoes_the_write_key_is_shown_redacted(cli: Cli, recorder: Recorder):
+    echo = json.dumps({"errors": [{"message": f"cannot store connectionData {KEY_A}"}]})
+    recorder.default = Answer(status=200, body=echo.encode())
+
+    result = cli(
+        "-v",
+        "segment",
+        "connect",
+        "--write-key",
+        KEY_A,
+        "--api-key",
+        "api_private_test0000abcd",
+        "--api-url",
+        recorder.url,
+    )
+
+    assert result.exit_code == 5, result.output
+    assert "cannot store connectionData ****abcd" in result.stderr
+    assert KEY_A not in result.output and "test0000first" not in result.output
 
 
 def test_connecting_twice_updates_and_never_duplicates(cli: Cli, sandbox: RunningSandbox):

@@ -75,6 +75,13 @@ def failing_frigade() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
+def string_properties() -> Iterator[RunningSandbox]:
+    """A sandbox that reads `properties` back JSON-encoded (a form Frigade's answers may take)."""
+    with run_sandbox(fast_config(properties="string")) as running:
+        yield running
+
+
+@pytest.fixture
 def no_track_delivery() -> Iterator[RunningSandbox]:
     """A sandbox whose destination delivers identify only: a track event never reaches Frigade."""
     with run_sandbox(fast_config(destination={"event_types": ("identify",)})) as running:
@@ -158,6 +165,15 @@ def test_each_path_delivers_its_marked_events_to_frigade(
     received = sandbox.stats()["segment"]["received_by_type"].get("track", 0)
     assert received == (3 if path == "segment" else 0)
     assert sandbox.api_key not in result.output and sandbox.write_key not in result.output
+
+
+def test_samples_are_found_when_properties_come_back_json_encoded(
+    cli: Cli, string_properties: RunningSandbox
+):
+    result = measure(cli, string_properties, "--path", "direct", "--samples", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["failures"] == 0
 
 
 def test_compare_measures_every_path_and_the_api_is_faster_than_batching(cli: Cli):
@@ -287,6 +303,33 @@ def test_a_webhook_that_keeps_failing_exits_5_for_the_direct_path(
     assert "the direct path failed for every sample" in result.stderr
 
 
+def test_the_direct_path_posts_with_exactly_the_headers_segments_runtime_sends(
+    cli: Cli, sandbox: RunningSandbox, recorder: Recorder
+):
+    # The webhook is a recorder (the sample then never reads back: that is not the point here).
+    result = cli(
+        "segment", "latency-check", "--path", "direct", "--samples", "1", "--timeout", "200ms",
+        "--api-url", sandbox.url, "--api-key", sandbox.api_key,
+        "--webhook-url", recorder.webhook_url, "--json",
+    )  # fmt: skip
+
+    assert result.exit_code != 0 and recorder.requests, result.output
+    [request] = recorder.requests
+    # As Segment's own destination code sends them, run in Node (tests/oracles).
+    assert sorted((n.lower(), v) for n, v in request.header_lines) == sorted(
+        {
+            "accept": "*/*",
+            "accept-encoding": "gzip,deflate",
+            "connection": "keep-alive",
+            "content-type": "application/json",
+            "user-agent": "Segment (Actions)",
+            "authorization": f"Bearer {sandbox.api_key}",
+            "host": recorder.url.removeprefix("http://"),
+            "content-length": str(len(request.body)),
+        }.items()
+    )
+
+
 def test_lost_samples_are_counted_apart_from_the_ones_that_arrived(
     cli: Cli, sandbox: RunningSandbox
 ):
@@ -342,6 +385,42 @@ def test_step_summary_gets_a_markdown_table_appended(
     header = lines.index("| path | samples | failures | min | p50 | p90 | p95 | p99 | max | mean |")
     assert lines[header + 2].startswith("| api | 2 | 0 | ")
     assert "| p99 <= 30,000 ms | api | pass |" in text
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [("ci\x1b[31m", "ci\\x1b[31m"), ("ci\x00\x85", "ci\\x00\\x85"), ("ci\x7f\t", "ci\\x7f\t")],
+)
+def test_control_characters_from_flags_are_escaped_in_the_junit_and_summary_files(
+    cli: Cli,
+    sandbox: RunningSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+    written: str,
+):
+    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    user_id = PREFIX + given
+    result = measure(
+        cli, sandbox, "--path", "api", "--samples", "1", "--junit", str(junit), "--user-id", user_id
+    )
+
+    assert result.exit_code == 0, result.output
+    root = ET.parse(junit).getroot()  # well-formed XML: it parses
+    [user] = [p for p in root.iter("property") if p.get("name") == "user_id"]
+    assert user.get("value") == PREFIX + written
+    for text in (junit.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")):
+        assert not any((ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+def test_a_user_id_that_is_not_utf8_is_refused_with_exit_3(cli: Cli, sandbox: RunningSandbox):
+    # What Python makes of a command-line argument holding invalid UTF-8 bytes.
+    result = measure(cli, sandbox, "--path", "api", "--user-id", PREFIX + "ci\udcff")
+
+    assert result.exit_code == 3
+    assert "not UTF-8" in result.stderr
 
 
 def test_junit_has_one_testcase_per_gate_and_the_breach_as_failure(

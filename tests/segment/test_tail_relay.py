@@ -266,8 +266,21 @@ def test_replay_sends_a_test_webhook_spool_as_the_destination_would(
     (request,) = recorder.requests
     assert request.path == "/v1/thirdParty/cdp/segment"
     assert json.loads(request.body) == messages
-    assert request.headers["user-agent"] == "Segment (Actions)"
     assert request.headers["x-signature"] == node_signature(request.body, SECRET)
+    # Header for header as Segment's destination code sends them, run in Node (tests/oracles).
+    assert sorted((n.lower(), v) for n, v in request.header_lines) == sorted(
+        {
+            "accept": "*/*",
+            "accept-encoding": "gzip,deflate",
+            "connection": "keep-alive",
+            "content-type": "application/json",
+            "user-agent": "Segment (Actions)",
+            "authorization": f"Bearer {API_KEY}",
+            "x-signature": request.headers["x-signature"],
+            "host": recorder.url.removeprefix("http://"),
+            "content-length": str(len(request.body)),
+        }.items()
+    )
 
 
 GOOD_LINE = '{"messages": [{"type": "track", "userId": "u", "event": "E"}]}\n'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest import CaptureFixture
 
-from frigade_cli.kernel.output import Terminal, printable
+from frigade_cli.kernel.output import Terminal, document_text, printable
 from tests.conftest import Cli
 from tests.support.recorder import Answer, Recorder
 
@@ -34,6 +34,19 @@ def test_printable_escapes_controls_as_python_escapes() -> None:
     assert printable("tab\tand\nnewline") == "tab\tand\nnewline"
     assert printable("one\nline\r", one_line=True) == "one\\nline\\r"
     assert printable("plain text, é, ✓") == "plain text, é, ✓"
+
+
+def test_document_text_escapes_what_xml_cannot_hold_and_keeps_layout() -> None:
+    import xml.etree.ElementTree as ET
+
+    raw = "a\x1b[2J\x00\x0b\x0c\x7f\x85 \ud800\udcff \ufffe\uffff\tb\nc\r"
+    text = document_text(raw)
+
+    assert text == "a\\x1b[2J\\x00\\x0b\\x0c\\x7f\\x85 \\ud800\\udcff \\ufffe\\uffff\tb\nc\r"
+    # The XML parser is the judge: the escaped text goes in an attribute and a text node.
+    root = ET.fromstring(f'<r a="{text}">{text}</r>'.encode())
+    assert root.text is not None and "\\x1b" in root.text
+    assert document_text("plain é 🚀") == "plain é 🚀"
 
 
 def test_an_error_message_is_one_line_whatever_it_holds(capsys: CaptureFixture[str]) -> None:

@@ -56,6 +56,31 @@ def test_250_events_are_sent_as_three_arrays_of_100_100_and_50(cli: Cli, recorde
         assert request.headers["user-agent"] == "Segment (Actions)"
 
 
+def test_each_request_carries_exactly_the_headers_segments_runtime_sends(
+    cli: Cli, recorder: Recorder
+):
+    result = send(cli, recorder, "--signing-secret", "s3cret")
+
+    assert result.exit_code == 0, result.output
+    [request] = recorder.requests
+    lines = [(name.lower(), value) for name, value in request.header_lines]
+    first = json.dumps(request.json()[0], separators=(",", ":"), ensure_ascii=False)
+    # What Segment's own destination code sent when run in Node (tests/oracles compares many more).
+    assert sorted(lines) == sorted(
+        {
+            "accept": "*/*",
+            "accept-encoding": "gzip,deflate",
+            "connection": "keep-alive",
+            "content-type": "application/json",
+            "user-agent": "Segment (Actions)",
+            "authorization": f"Bearer {KEY}",
+            "x-signature": hmac.new(b"s3cret", first.encode(), hashlib.sha1).hexdigest(),
+            "host": recorder.url.removeprefix("http://"),
+            "content-length": str(len(request.body)),
+        }.items()
+    )
+
+
 def test_default_sends_one_message_of_each_type_in_one_batch(cli: Cli, recorder: Recorder):
     result = send(cli, recorder)
 

@@ -11,8 +11,6 @@ from typing import Any, TypeVar
 import pytest
 
 from frigade_cli.clients.segment_public_api import (
-    ACCEPT_ALPHA,
-    ACCEPT_V1,
     NotFound,
     SegmentPublicApi,
     retry_hint,
@@ -155,9 +153,9 @@ def test_accept_headers_versions_and_pagination_parameters(recorder: Recorder) -
     destination, subs = call(recorder.url, "sat_token_0000", both, page_size=1)
     assert destination["id"] == "d1" and [s["id"] for s in subs] == ["s1", "s2"]
     first, second, third = recorder.requests
-    assert (first.path, first.headers["accept"]) == ("/destinations/d1", ACCEPT_V1)
+    assert (first.path, first.headers["accept"]) == ("/destinations/d1", "application/json")
     assert first.headers["authorization"] == "Bearer sat_token_0000"
-    assert second.headers["accept"] == ACCEPT_ALPHA
+    assert second.headers["accept"] == "application/json"  # as Segment's SDKs send it
     assert second.path == "/destinations/d1/subscriptions?pagination%5Bcount%5D=1"
     assert third.path.endswith("&pagination%5Bcursor%5D=MQ%3D%3D")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from frigade_cli.clients.frigade_webhook import with_mapping_headers
 from frigade_cli.render.validate import github_annotations
 from frigade_cli.segment.mapping import WebhookMapping
 from frigade_cli.segment.rules import Finding
@@ -28,17 +27,3 @@ def test_annotation_data_and_properties_are_escaped() -> None:
         "::50%25%0Amore. Fix: fix: x"
     )
     assert last == "frigade segment validate: valid: 0 errors, 1 warning, 0 info"
-
-
-def test_a_mappings_headers_replace_the_authorization_header_whatever_its_case() -> None:
-    base = {
-        "User-Agent": "Segment (Actions)",
-        "Content-Type": "application/json",
-        "Authorization": "Bearer api_private_default0000",
-    }
-    assert with_mapping_headers(base, {"authorization": "api_private_bare0000"}) == {
-        "User-Agent": "Segment (Actions)",
-        "Content-Type": "application/json",
-        "authorization": "api_private_bare0000",
-    }
-    assert "Authorization" not in with_mapping_headers(base, {"X-Team": "a"})

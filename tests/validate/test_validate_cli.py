@@ -393,7 +393,20 @@ def test_live_sends_one_message_with_the_mappings_own_header(
     assert result.exit_code == 0, result.output
     assert "V303 live-accepted" in result.stdout
     (request,) = recorder.requests
-    assert request.method == "POST" and request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.method == "POST"
+    # Exactly the set Segment's runtime sends (checked against it in Node, tests/oracles).
+    assert sorted((name.lower(), value) for name, value in request.header_lines) == sorted(
+        {
+            "accept": "*/*",
+            "accept-encoding": "gzip,deflate",
+            "connection": "keep-alive",
+            "content-type": "application/json",
+            "user-agent": "Segment (Actions)",
+            "authorization": f"Bearer {KEY}",
+            "host": recorder.url.removeprefix("http://"),
+            "content-length": str(len(request.body)),
+        }.items()
+    )
     (message,) = request.json()
     assert message["type"] == "identify"
 
