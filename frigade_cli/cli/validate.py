@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,20 +18,30 @@ from frigade_cli.cli.options import (
 )
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
-
-_FORMATS = ("text", "github")
+from frigade_cli.render.validate import FORMATS, FORMATS_HELP
 
 
 def validate(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Mapping files, as --mapping (so `frigade segment validate *.json` and "
+            "pre-commit work).",
+            show_default=False,
+        ),
+    ] = None,
     mapping: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--mapping",
             "-m",
             metavar="FILE",
             help="Mapping file, JSON or YAML ('-' reads stdin): a subscription as Segment's "
             'Public API returns it, bare, as {"subscription": ...}, {"data": {"subscription": '
-            '...}}, {"data": {"subscriptions": [...]}} or a bare array.',
+            '...}}, {"data": {"subscriptions": [...]}} or a bare array. Repeatable: each '
+            "file is checked on its own.",
+            show_default=False,
         ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="The mapping's URL (overrides the file).")] = None,
@@ -148,13 +160,18 @@ def validate(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="Print every rule (a Markdown table) and exit.")
     ] = False,
-    output_format: Annotated[
-        str,
+    output_format: Annotated[str, typer.Option("--format", help=FORMATS_HELP)] = "text",
+    report_file: Annotated[
+        Path | None,
         typer.Option(
-            "--format",
-            help="text (a report grouped by severity) or github (GitHub Actions annotations).",
+            "--report",
+            metavar="FILE",
+            help="Also write the JSON document (what --json prints) to FILE, whatever --format "
+            "prints. With GITHUB_STEP_SUMMARY set, a Markdown summary is appended there too.",
+            dir_okay=False,
+            show_default=False,
         ),
-    ] = "text",
+    ] = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -177,21 +194,26 @@ def validate(
     from frigade_cli.render import validate as render_validate
 
     app = get_app()
-    if mapping == "-" and stdin_reader() is not None:
+    if "-" in [*(mapping or []), *(files or [])] and stdin_reader() is not None:
         from frigade_cli.kernel.errors import UsageError
 
         raise UsageError(f"--mapping - and {stdin_reader()} - both read stdin: give one a @FILE")
-    if output_format not in _FORMATS:
-        raise typer.BadParameter(f"choose from {', '.join(_FORMATS)}", param_hint="--format")
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
     if list_rules:
         render_validate.rules(app.terminal, json_output)
         return
+    from frigade_cli.kernel.errors import InputError
     from frigade_cli.services.validate import ValidateRequest, run_validate
 
+    if report_file is not None:
+        from frigade_cli.render.latency_check import check_output_file
+
+        check_output_file(report_file, "--report")
     report = run_validate(
         app,
         ValidateRequest(
-            mapping=mapping,
+            mapping_files=[*(mapping or []), *(files or [])],
             url=url,
             method=method,
             batch_size=batch_size,
@@ -214,5 +236,10 @@ def validate(
         ),
     )
     render_validate.report(app.terminal, report, "json" if json_output else output_format)
+    problem = render_validate.write_files(
+        app.terminal, report, report_file, os.environ.get("GITHUB_STEP_SUMMARY")
+    )
     if not report.valid:
         raise typer.Exit(ExitCode.VALIDATION)
+    if problem:
+        raise InputError(problem)

@@ -1,7 +1,8 @@
 """Reading a mapping file (JSON or YAML, `-` for stdin): the only I/O beside the mapping rules.
 
 Besides the parsed document, the reader keeps the line each object and array starts on, down to
-the depth where subscriptions sit (`data.subscriptions[i]`), so findings can point at them.
+the depth where subscriptions sit (`data.subscriptions[i]`), so findings can point at them; and
+the text, to find the line of a field inside one (`field_line`) when a finding asks for it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,36 @@ class MappingFile:
     name: str
     document: Any
     lines: Mapping[DocumentPath, int] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
 
     def line_of(self, path: DocumentPath) -> int | None:
         """The line the value at `path` starts on, or None when it is not a kept container."""
         return self.lines.get(path)
+
+    def field_line(self, path: DocumentPath, field_path: str) -> int | None:
+        """The line of `field_path` (`settings.headers.Authorization`, dotted keys, header names
+        matched case-insensitively) inside the object at `path`: the deepest key of it that the
+        file has, else the line the object starts on (`line_of`)."""
+        node: Any = self._located
+        for step in path:
+            found = isinstance(node, _LocatedDict) and step in node
+            found = found or (isinstance(node, list) and isinstance(step, int) and step < len(node))
+            if not found:
+                return self.line_of(path)
+            node = node[step]
+        line = self.line_of(path)
+        for part in field_path.split("."):
+            if not isinstance(node, _LocatedDict):
+                break
+            key = _key(node, part)
+            if key is None:
+                break
+            line, node = node.key_lines[key], node[key]
+        return line
+
+    @cached_property
+    def _located(self) -> Any:
+        return locate(self.text) if self.text else None
 
 
 def read_mapping_file(path: str) -> MappingFile:
@@ -92,7 +120,7 @@ def _json(text: str, name: str) -> MappingFile:
     except RecursionError:
         _json_lines(text, name)  # raises at the first container past MAX_DEPTH
         raise  # not reached: json.loads nests deeper than MAX_DEPTH
-    return MappingFile(name, document, _json_lines(text, name))
+    return MappingFile(name, document, _json_lines(text, name), text)
 
 
 def _json_lines(text: str, name: str) -> dict[DocumentPath, int]:
@@ -153,7 +181,7 @@ def _yaml(text: str, name: str) -> MappingFile:
         if node is None:
             return MappingFile(name, None)
         lines = _yaml_lines(node, name)
-        return MappingFile(name, loader.construct_document(node), lines)
+        return MappingFile(name, loader.construct_document(node), lines, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -208,3 +236,44 @@ def _yaml_too_deep(text: str, name: str) -> None:
             depth += 1
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+
+
+# Where a field is --------------------------------------------------------------------------------
+class _LocatedDict(dict[Any, Any]):
+    """A mapping that remembers the line of each of its keys."""
+
+    key_lines: dict[Any, int]
+
+
+def locate(text: str) -> Any:
+    """The document in `text` with every mapping a `_LocatedDict` (1-based lines), or None when
+    it cannot be read that way. JSON is read as YAML here (YAML's flow style reads the JSON that
+    mappings are written in); the values checked always come from the real parser, this is only
+    for line numbers, asked for once a finding needs one."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LocatedDict:
+        loader.flatten_mapping(node)
+        result = _LocatedDict()
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        return yaml.load(text, Loader=Loader)  # a SafeLoader: no arbitrary objects
+    except (yaml.YAMLError, TypeError, RecursionError):  # TypeError: an unhashable key
+        return None
+
+
+def _key(node: _LocatedDict, name: str) -> Any:
+    """The key `name`, else one equal to it but for case (header names are case-insensitive)."""
+    if name in node:
+        return name
+    return next((k for k in node if isinstance(k, str) and k.lower() == name.lower()), None)

@@ -432,7 +432,7 @@ def step_mapping(app: App, setup: Setup, req: DoctorRequest) -> Step:
 
     timeout = _http_timeout(req)
     if req.mapping:
-        validate = ValidateRequest(mapping=req.mapping, timeout=timeout)
+        validate = ValidateRequest(mapping_files=[req.mapping], timeout=timeout)
     elif not setup.ok("public-api"):
         why = (
             "needs the public-api step"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frigade_cli.kernel.app import App
@@ -18,6 +18,7 @@ from frigade_cli.segment.mapping import (
     FRIGADE_WEBHOOK_BASIS,
     FRIGADE_WEBHOOK_URL,
     DestinationInfo,
+    DocumentPath,
     Expectations,
     MappingOverrides,
     MappingShapeError,
@@ -26,8 +27,10 @@ from frigade_cli.segment.mapping import (
     is_masked,
     parse_header,
 )
-from frigade_cli.segment.mapping_file import UnusableInput, read_mapping_file
+from frigade_cli.segment.mapping_file import MappingFile, UnusableInput, read_mapping_file
 from frigade_cli.segment.rules import Finding, advice, check_mappings, find_rule
+from frigade_cli.segment.rules import destination as destination_rules
+from frigade_cli.segment.rules import live as live_rules
 from frigade_cli.segment.rules.base import finding
 
 URL_RULES = ("V101", "V102", "V103", "V104")  # the key is never sent --live with one of these
@@ -38,7 +41,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 class ValidateRequest:
     """Everything `frigade segment validate` was asked to do."""
 
-    mapping: str | None = None
+    mapping_files: list[str] = field(default_factory=list)  # paths; '-' is stdin
     url: str | None = None
     method: str | None = None
     batch_size: int | None = None
@@ -70,7 +73,10 @@ class ValidationReport:
     advice: dict[str, Any]
     destination: DestinationInfo | None = None
     ignored: list[str] = field(default_factory=list)
-    mapping_file: str | None = None
+    # The file each of `mappings` came from (None: not from a file, or stdin), in their order.
+    mapping_files: list[str | None] = field(default_factory=list)
+    # Rules this run could not check, with why (e.g. the live rules without --live).
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -92,19 +98,38 @@ class ValidationReport:
                 "enabled": self.destination.enabled,
                 "line": self.destination.line,
             },
-            "mappings": [{"label": m.label, **m.as_dict()} for m in self.mappings],
+            "mappings": [
+                {"label": m.label, "file": self.file_of(n), **m.as_dict()}
+                for n, m in enumerate(self.mappings)
+            ],
             "findings": [f.as_dict() for f in self.findings],
             "counts": self.counts(),
             "ignored": self.ignored,
+            "not_checked": self.not_checked,
             "advice": self.advice,
         }
+
+    def file_of(self, index: int) -> str | None:
+        """The file the `index`-th mapping came from, if any."""
+        return self.mapping_files[index] if index < len(self.mapping_files) else None
+
+
+@dataclass
+class _Group:
+    """Mappings checked together (one file's, or one destination's), with their destination,
+    and the file they are in with the path of each inside it."""
+
+    mappings: list[WebhookMapping]
+    destination: DestinationInfo | None = None
+    file: MappingFile | None = None
+    paths: list[DocumentPath] = field(default_factory=list)
+    destination_path: DocumentPath | None = None
 
 
 @dataclass
 class _Gathered:
     source: str
-    mappings: list[WebhookMapping]
-    destination: DestinationInfo | None = None
+    groups: list[_Group]
     # The webhook a sandbox serves, which --sandbox expects unless --expect-url names another.
     sandbox_webhook: str | None = None
     live_key: str | None = None  # the real key behind a masked header (the sandbox's own)
@@ -122,7 +147,7 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     app.terminal.add_secret(req.token)
     for _, value in overrides.headers:
         app.terminal.add_secret(value)
-    sources = [bool(req.mapping), bool(req.destination_id), req.sandbox]
+    sources = [bool(req.mapping_files), bool(req.destination_id), req.sandbox]
     if sum(sources) > 1:
         raise UnusableInput("give one of --mapping, --destination-id or --sandbox")
     if req.sandbox_url and not req.sandbox:
@@ -137,7 +162,6 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
     if req.expect_url is not None:
         _check_expect_url(req.expect_url)
     with _gather(app, req) as gathered:
-        mappings = [m.with_overrides(overrides) for m in gathered.mappings]
         url, basis = _expected_url(req, gathered)
         expect = Expectations(
             webhook_url=url,
@@ -146,9 +170,19 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
             max_batch_wait_s=req.max_batch_wait,
             target_wait_s=req.target_wait,
         )
-        findings = check_mappings(mappings, expect, gathered.destination)
-        if req.live:
-            findings.extend(_live(app, mappings, findings, gathered, req.timeout))
+        mappings: list[WebhookMapping] = []
+        mapping_files: list[str | None] = []
+        findings: list[Finding] = []
+        for group in gathered.groups:
+            checked = [m.with_overrides(overrides) for m in group.mappings]
+            found = check_mappings(checked, expect, group.destination)
+            if req.live:
+                found.extend(_live(app, checked, found, gathered, req.timeout))
+            findings.extend(_placed(found, checked, group))
+            mappings.extend(checked)
+            shown = group.file.name if group.file and group.file.name != "stdin" else None
+            mapping_files.extend(shown for _ in checked)
+        destination = next((g.destination for g in gathered.groups if g.destination), None)
     if basis == FRIGADE_WEBHOOK_BASIS and any(f.code in URL_RULES for f in findings):
         _say_what_the_environment_does_not_change(app, url)
     kept = [f for f in findings if f.code not in ignored]
@@ -158,10 +192,49 @@ def run_validate(app: App, req: ValidateRequest) -> ValidationReport:
         mappings=mappings,
         findings=kept,
         advice=advice(mappings, expect),
-        destination=gathered.destination,
+        destination=destination,
         ignored=sorted(ignored),
-        mapping_file=req.mapping if req.mapping and req.mapping != "-" else None,
+        mapping_files=mapping_files,
+        not_checked=_not_checked(req, destination),
     )
+
+
+def _placed(
+    findings: list[Finding], mappings: list[WebhookMapping], group: _Group
+) -> list[Finding]:
+    """The findings with their file, and the line of the field each is about (else the line its
+    mapping starts on, as the rules gave it)."""
+    file = group.file
+    if file is None:
+        return findings
+    index: dict[str, int] = {}
+    for n, mapping in enumerate(mappings):
+        index.setdefault(mapping.label, n)
+    shown = None if file.name == "stdin" else file.name
+    placed = []
+    for f in findings:
+        line = f.line
+        if f.mapping in index and index[f.mapping] < len(group.paths):
+            line = file.field_line(group.paths[index[f.mapping]], f.field) or line
+        elif f.field.startswith("destination.") and group.destination_path is not None:
+            field_path = f.field.removeprefix("destination.")
+            line = file.field_line(group.destination_path, field_path) or line
+        placed.append(replace(f, file=shown, line=line))
+    return placed
+
+
+def _not_checked(req: ValidateRequest, info: DestinationInfo | None) -> dict[str, str]:
+    """The rules this request leaves unchecked, each with the flag that would check it."""
+    out = {}
+    if info is None:
+        for code in (*(rule.code for rule in destination_rules.RULES), "V117"):
+            out[code] = "needs a destination (--destination-id, --sandbox, or a file with one)"
+    if req.events_per_day is None:
+        out["V203"] = "needs --events-per-day"
+    if not req.live:
+        for rule in live_rules.RULES:
+            out[rule.code] = "needs --live"
+    return dict(sorted(out.items()))
 
 
 def _ignored_codes(ignore: list[str]) -> set[str]:
@@ -233,11 +306,10 @@ def _say_what_the_environment_does_not_change(app: App, expected: str) -> None:
 
 @contextmanager
 def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
-    if req.mapping:
-        destination, mappings = _from_file(req.mapping)
-        yield _Gathered(
-            f"file {'stdin' if req.mapping == '-' else req.mapping}", mappings, destination
-        )
+    if req.mapping_files:
+        groups = [_from_file(path) for path in req.mapping_files]
+        names = ", ".join(g.file.name for g in groups if g.file is not None)
+        yield _Gathered(f"{'file' if len(groups) == 1 else 'files'} {names}", groups)
     elif req.destination_id:
         token = app.setting("segment_public_api_token", req.token)
         if not token:
@@ -246,7 +318,7 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
             raise InputError("no Segment Public API token", hint=TOKEN_HELP)
         base = req.public_api_url or _default_public_api_url()
         destination, mappings = _read_public_api(app, base, token, req.destination_id, req)
-        yield _Gathered(f"destination {req.destination_id}", mappings, destination)
+        yield _Gathered(f"destination {req.destination_id}", [_Group(mappings, destination)])
     elif req.sandbox:
         with _sandbox_base(app, req) as (base, token):
             from frigade_cli.sandbox.public_api import DESTINATION_ID
@@ -256,13 +328,12 @@ def _gather(app: App, req: ValidateRequest) -> Iterator[_Gathered]:
             )
             yield _Gathered(
                 f"sandbox {base}",
-                mappings,
-                destination,
+                [_Group(mappings, destination)],
                 sandbox_webhook=base + WEBHOOK_PATH,
                 live_key=token,
             )
     else:
-        yield _Gathered("flags", [WebhookMapping(name="flags")])
+        yield _Gathered("flags", [_Group([WebhookMapping(name="flags")])])
 
 
 def _default_public_api_url() -> str:
@@ -271,7 +342,7 @@ def _default_public_api_url() -> str:
     return DEFAULT_URL
 
 
-def _from_file(path: str) -> tuple[DestinationInfo | None, list[WebhookMapping]]:
+def _from_file(path: str) -> _Group:
     """The destination (`data.destination`) and subscriptions in a file, each with its line."""
     file = read_mapping_file(path)
     try:
@@ -289,7 +360,7 @@ def _from_file(path: str) -> tuple[DestinationInfo | None, list[WebhookMapping]]
             )
     except MappingShapeError as exc:
         raise UnusableInput(f"{file.name}: {exc}") from None
-    return destination, mappings
+    return _Group(mappings, destination, file, export.paths, export.destination_path)
 
 
 def _read_public_api(

@@ -1,5 +1,5 @@
-"""What the README promises about test-webhook and nothing else tested: the spool file's mode,
---timeout, --quiet, SEGMENT_SHARED_SECRET, and every `stopped_because`."""
+"""What docs/test-webhook.md promises about test-webhook and nothing else tested: the spool
+file's mode, --timeout, --quiet, SEGMENT_SHARED_SECRET, and every `stopped_because`."""
 
 from __future__ import annotations
 

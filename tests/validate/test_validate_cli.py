@@ -213,8 +213,11 @@ def test_ignore_silences_a_rule_by_code_or_name(cli: Cli, tmp_path: Path) -> Non
 
 
 def test_json_document_schema_with_the_key_redacted(cli: Cli, tmp_path: Path) -> None:
-    path = write(tmp_path, changed(settings_method="PUT"))
-    result = validate(cli, "--mapping", path, "--json")
+    path = tmp_path / "mapping.json"
+    # id, name, actionId, actionSlug, destinationId, enabled, trigger, then settings: url on
+    # line 10, method on line 11.
+    path.write_text(json.dumps(changed(settings_method="PUT"), indent=2))
+    result = validate(cli, "--mapping", str(path), "--json")
     assert result.exit_code == 3
     document = json.loads(result.stdout)
     assert document["valid"] is False
@@ -228,7 +231,8 @@ def test_json_document_schema_with_the_key_redacted(cli: Cli, tmp_path: Path) ->
         "message": "the method is 'PUT': Frigade's webhook accepts POST",
         "fix": "set the method to POST",
         "basis": "Frigade's Segment guide (docs.frigade.com): method POST",
-        "line": 1,  # a file of one line
+        "file": str(path),
+        "line": 11,
     }
     assert KEY not in result.stdout
     assert document["mappings"][0]["settings"]["headers"]["Authorization"] == (

@@ -276,10 +276,12 @@ def test_github_annotations_carry_the_line_of_each_yaml_subscription(
     assert result.exit_code == 3, result.output
     properties = sorted(line.split("::")[1] for line in result.stdout.splitlines() if "::" in line)
     assert properties == [
-        f"error file={path},line=18,title=V119 sub_b%3A enabled",
-        f"error file={path},line=3,title=V112 destination dst_test%3A destination.enabled",
-        f"warning file={path},line=18,title=V201 sub_b%3A trigger",
-        f"warning file={path},line=18,title=V201 sub_b%3A trigger",
+        # Each at the line of its field: sub_b's enabled (20), the destination's (4), and
+        # sub_b's trigger (21) for the two types it leaves out.
+        f"error file={path},line=20,title=V119 sub_b%3A enabled",
+        f"error file={path},line=4,title=V112 destination dst_test%3A destination.enabled",
+        f"warning file={path},line=21,title=V201 sub_b%3A trigger",
+        f"warning file={path},line=21,title=V201 sub_b%3A trigger",
     ]
 
 

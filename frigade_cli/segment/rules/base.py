@@ -24,7 +24,8 @@ class Rule:
 @dataclass(frozen=True)
 class Finding:
     """One problem (or note) about one mapping; `basis` says where the expectation it was held
-    to comes from, `line` where the mapping starts in its file (None when not from a file)."""
+    to comes from; `file` and `line` (1-based) where it is, when the mapping came from a file:
+    the line of the field the finding is about, else the line the mapping starts on."""
 
     code: str
     severity: str
@@ -34,6 +35,7 @@ class Finding:
     fix: str
     basis: str = ""
     line: int | None = None
+    file: str | None = None
 
     def as_dict(self) -> dict[str, str | int | None]:
         return {
@@ -44,6 +46,7 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
             "basis": self.basis,
+            "file": self.file,
             "line": self.line,
         }
 
