@@ -46,7 +46,7 @@ def test_every_command_and_option_is_in_the_reference() -> None:
     section = text[start : end if end != -1 else None]
     for option in options - {"--help"}:
         assert option in section, option
-    assert "| `--timeout <str>` | `30s` |" in section
+    assert "| `--timeout DURATION` | `30s` |" in section
 
 
 def test_the_rules_page_is_the_list_rules_output(cli: Cli) -> None:
