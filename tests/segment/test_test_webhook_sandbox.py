@@ -6,7 +6,10 @@ import json
 import signal
 from pathlib import Path
 
+import httpx
+
 from frigade_cli.sandbox import RunningSandbox
+from frigade_cli.sandbox.testing import wait_until
 from tests.conftest import Cli
 from tests.support.installed import start
 
@@ -119,9 +122,16 @@ def test_a_stopped_sandbox_run_saves_nothing_it_could_never_resend(isolated: Pat
     # The sandbox, its webhook and its key end with the run: a spool of it could not be resent.
     proc = start("segment", "test-webhook", "--sandbox", "--count", "5000000", "--batch-size", "10")
     assert proc.stderr is not None
-    for line in proc.stderr:  # the send has started once this line is out
+    line = ""
+    for line in proc.stderr:  # names the sandbox's webhook, just before the first request
         if line.startswith("sending "):
             break
+    base = line.rsplit(" to ", 1)[1].strip().removesuffix("/v1/thirdParty/cdp/segment")
+    wait_until(
+        lambda: httpx.get(f"{base}/_sandbox/stats").json()["frigade"]["ingested"] > 0,
+        timeout=20,
+        what="the first batch at the sandbox",
+    )
     proc.send_signal(signal.SIGTERM)
     _, rest = proc.communicate(timeout=30)
 
