@@ -293,7 +293,7 @@ class Regression:
             )
         i = self.interval
         text = (
-            f"{self.figure} {_percent(i.change)} (95% CI {_percent(i.low)} .. {_percent(i.high)})"
+            f"{self.figure} {_change(i.change)} (95% CI {_change(i.low)} .. {_change(i.high)})"
         )
         if self.gate is None:
             return text
@@ -538,6 +538,11 @@ class UserCleanup:
 
 def _pct(fraction: float) -> float:
     return round(fraction * 100, 1)
+
+
+def _change(fraction: float) -> str:
+    """`+98.0%`, `-3.5%`: a measured change, always one decimal (as the report's table shows it)."""
+    return f"{round(fraction * 100, 1) + 0.0:+.1f}%"
 
 
 def _percent(fraction: float, *, sign: bool = True) -> str:
