@@ -292,9 +292,7 @@ class Regression:
                 f"run; baseline {self.baseline_samples}, now {self.samples})"
             )
         i = self.interval
-        text = (
-            f"{self.figure} {_change(i.change)} (95% CI {_change(i.low)} .. {_change(i.high)})"
-        )
+        text = f"{self.figure} {_change(i.change)} (95% CI {_change(i.low)} .. {_change(i.high)})"
         if self.gate is None:
             return text
         verdict = "clearly above" if not self.passed else "not clearly above"
