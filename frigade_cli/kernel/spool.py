@@ -250,40 +250,19 @@ def read_spool(path: Path, codec: SpoolCodec) -> list[SpooledBatch]:
 
 
 def _iter_spool(path: Path, codec: SpoolCodec) -> Iterator[SpooledBatch]:
-    try:
-        handle = open(path, "rb")  # noqa: SIM115  # closed below; the generator owns it
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
-    with handle:
-        number = 0
-        while True:
-            try:
-                line = handle.readline()
-            except OSError as exc:
-                raise InputError(f"{path}: cannot read spool file ({exc.strerror})") from None
-            if not line:
-                return
-            number += 1
-            if not line.strip():
-                continue
-            try:
-                record = codec.loads(line)
-            except codec.decode_error as exc:
-                raise InputError(
-                    f"{path} line {number}: invalid JSON ({getattr(exc, 'msg', exc)})"
-                ) from None
-            messages = record.get("messages") if isinstance(record, dict) else None
-            if not isinstance(messages, list):
-                raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
-            if not messages:
-                raise InputError(f"{path} line {number}: the 'messages' array is empty")
-            for index, message in enumerate(messages, start=1):
-                problem = codec.check(message)
-                if problem:
-                    raise InputError(f"{path} line {number} message {index}: {problem}")
-            yield SpooledBatch(
-                url=str(record.get("url") or ""),
-                messages=messages,
-                status=record.get("status"),
-                error=record.get("error"),
-            )
+    for number, record in iter_records(path, codec):
+        messages = record.get("messages")
+        if not isinstance(messages, list):
+            raise InputError(f"{path} line {number}: not a spooled batch (no 'messages' array)")
+        if not messages:
+            raise InputError(f"{path} line {number}: the 'messages' array is empty")
+        for index, message in enumerate(messages, start=1):
+            problem = codec.check(message)
+            if problem:
+                raise InputError(f"{path} line {number} message {index}: {problem}")
+        yield SpooledBatch(
+            url=str(record.get("url") or ""),
+            messages=messages,
+            status=record.get("status"),
+            error=record.get("error"),
+        )
