@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -127,13 +127,7 @@ class FrigadeGroup(TyperGroup):
             _settle_click_error(exc)
             raise
         except KeyboardInterrupt as exc:
-            interrupts.ignore_signals()
-            if ctx.meta.get("frigade.command") in SIGNAL_ENDS_NORMALLY:
-                _report(lambda: _app().terminal.info("stopped"))
-                raise typer.Exit(ExitCode.OK) from None
-            terminated = isinstance(exc, TerminateSignal)
-            _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
-            raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED) from None
+            _stopped_by_signal(ctx, isinstance(exc, TerminateSignal))
         except FrigadeCliError as exc:
             app_ = _app()
             if app_.traceback:
@@ -146,6 +140,9 @@ class FrigadeGroup(TyperGroup):
             silence_closed_streams()
             raise typer.Exit(ExitCode.OK) from None
         except Exception as exc:
+            if interrupts.signal_was_raised():
+                # A library caught the signal's exception and raised its own instead.
+                _stopped_by_signal(ctx, interrupts.terminate_was_raised())
             app_ = _app()
             if app_.traceback:
                 _print_traceback(app_)
@@ -154,6 +151,17 @@ class FrigadeGroup(TyperGroup):
                 hint="this is a bug in frigade-cli; run again with --traceback and report it",
             )
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _stopped_by_signal(ctx: Any, terminated: bool) -> NoReturn:
+    """End a command a signal cut short: one line and 143 (SIGTERM) or 130 (Ctrl-C); 0 and
+    "stopped" for the commands whose normal end is a signal (tail, sandbox)."""
+    interrupts.ignore_signals()
+    if ctx.meta.get("frigade.command") in SIGNAL_ENDS_NORMALLY:
+        _report(lambda: _app().terminal.info("stopped"))
+        raise typer.Exit(ExitCode.OK) from None
+    _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+    raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED) from None
 
 
 def _settle_click_error(exc: BaseException) -> None:
@@ -455,6 +463,14 @@ def main() -> None:
         # Raised outside a command (while Click builds or closes its context).
         interrupts.ignore_signals()
         terminated = isinstance(exc, TerminateSignal)
+        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+    except Exception:
+        if not interrupts.signal_was_raised():
+            raise
+        # A library caught the signal's exception outside a command and raised its own.
+        interrupts.ignore_signals()
+        terminated = interrupts.terminate_was_raised()
         _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
         code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
     except SystemExit as exc:

@@ -71,6 +71,13 @@ def pending_signal() -> int | None:
     return _deferred[0] if _deferred else None
 
 
+def signal_was_raised() -> bool:
+    """Whether one of `arm`'s handlers raised a signal's exception in this run, even if a
+    library caught it and raised something else in its place (pydantic-core wraps it in a
+    SchemaError, for one): an error after that is the signal's doing, not a bug."""
+    return bool(_raised)
+
+
 def terminate_was_raised() -> bool:
     """Whether the first signal raised by `arm`'s handlers was SIGTERM."""
     return bool(_raised) and _raised[0] == signal.SIGTERM

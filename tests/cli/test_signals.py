@@ -10,9 +10,11 @@ moment of its first second, and checks how it ended. Trials run a few at a time.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -132,3 +134,45 @@ def test_sigterm_at_random_moments_of_the_first_second_gives_the_documented_exit
         if not ok:
             wrong.append((trial.name, round(delay, 3), code, stderr[-400:]))
     assert wrong == [], f"{len(wrong)} of {TRIALS} trials ended wrongly"
+
+
+# A library that catches the signal's exception and raises its own (pydantic-core turns it into
+# a SchemaError when it lands while a schema is built): the run still ends as the signal says.
+_WRAPPED = """
+import os, signal, sys
+from frigade_cli.kernel.interrupts import defer_signals
+defer_signals()
+from frigade_cli import cli
+SIGNAL = getattr(signal, sys.argv[1])
+
+@cli.app.command("wrapped-signal", hidden=True)
+def wrapped_signal() -> None:
+    try:
+        os.kill(os.getpid(), SIGNAL)
+        signal.pause()
+    except KeyboardInterrupt as exc:
+        raise RuntimeError("a library's own error") from exc
+
+sys.argv[1:] = ["wrapped-signal"]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("signame", "code", "line"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
+def test_a_signal_a_library_wrapped_in_its_own_error_still_ends_the_run_as_a_signal(
+    signame: str, code: int, line: str
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _WRAPPED, signame],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert run.returncode == code, run.stderr
+    assert line in run.stderr
+    assert "this is a bug" not in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
