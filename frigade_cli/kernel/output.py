@@ -13,9 +13,10 @@ import orjson
 from frigade_cli.kernel.redact import redact_text
 
 # C0 and C1 control characters but tab and newline: text a server sent (an error body, an
-# event name) must not move the cursor, recolour or clear the reader's terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# event name) must not move the cursor, recolour or clear the reader's terminal; nor may the
+# bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what it shows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str, *, one_line: bool = False) -> str:

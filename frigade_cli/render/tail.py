@@ -212,7 +212,7 @@ class EventPrinter:
     def _print(self, rendered: list[str]) -> None:
         if self.colour:
             for line in rendered:
-                self.terminal.out.print(self.terminal.redact(line))
+                self.terminal.out.print(self.terminal.shown(line, one_line=True))
             sys.stdout.flush()
         else:
-            self.terminal.lines(rendered)
+            self.terminal.lines([self.terminal.shown(line, one_line=True) for line in rendered])

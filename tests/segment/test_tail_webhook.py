@@ -183,3 +183,18 @@ def test_bodies_that_are_not_segment_events_are_refused_with_400() -> None:
     assert wrong_method.status_code == 405
     assert tail.stdout == []
     assert "4 request(s) rejected" in tail.err
+
+
+def test_control_characters_in_an_event_are_shown_escaped_never_sent_to_the_terminal() -> None:
+    hostile = "E\x1b[31mred\x1b]0;title\x07\x00\u202eevil"
+    with Tail("--listen", "0") as tail:
+        answer = deliver(tail.url, [{**event(1), "event": hostile}])
+        tail.wait_lines(1)
+        tail.stop()
+
+    assert answer.status_code == 200
+    (line,) = tail.stdout
+    for raw in ("\x1b", "\x07", "\x00", "\u202e"):
+        assert raw not in line
+    # Each shown as Python writes it escaped: \x1b, \x07, \x00, \u202e.
+    assert "E\\x1b[31mred\\x1b]0;title\\x07\\x00\\u202eevil" in line
