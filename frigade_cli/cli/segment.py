@@ -47,8 +47,8 @@ def test_webhook(
     url: Annotated[
         str | None,
         typer.Option(
-            help="Webhook URL. Default: the profile's webhook_url, else FRIGADE_API_URL + "
-            "/v1/thirdParty/cdp/segment (https://api.frigade.com/v1/thirdParty/cdp/segment).",
+            help="Webhook URL. Default: FRIGADE_API_URL + /v1/thirdParty/cdp/segment, else the "
+            "profile's webhook_url, else its api_url (https://api.frigade.com) + that path.",
         ),
     ] = None,
     api_key: ApiKeyOption = None,

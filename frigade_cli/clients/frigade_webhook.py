@@ -36,9 +36,21 @@ if TYPE_CHECKING:
     from frigade_cli.kernel.app import App
 
 
-def webhook_url(app: App, flag: str | None) -> str:
-    """--url, else the profile's webhook_url, else the API URL + Frigade's Segment path."""
-    explicit = app.setting("webhook_url", flag)
+def webhook_url(app: App, flag: str | None, api_url_flag: str | None = None) -> str:
+    """Where the webhook is, by the tool's one precedence (flag > environment > profile):
+    the webhook URL flag; else the API URL flag or `FRIGADE_API_URL` + Frigade's Segment path;
+    else the profile's `webhook_url`; else its `api_url` (or Frigade's) + the path. A URL the
+    command line or the environment names is never replaced by a profile's, so a key meant for
+    it never goes to another host."""
+    if flag is not None:
+        explicit = app.setting("webhook_url", flag)
+        if explicit:
+            return explicit
+    base, source = app.config.lookup("api_url", api_url_flag)
+    if source == "flag" or source.startswith("env"):
+        app.setting("api_url", api_url_flag)  # the same checks as any setting
+        return (base or DEFAULT_API_URL).rstrip("/") + WEBHOOK_PATH
+    explicit = app.setting("webhook_url")
     if explicit:
         return explicit
     base = app.setting("api_url") or DEFAULT_API_URL

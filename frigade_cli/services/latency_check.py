@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from frigade_cli.clients.frigade_webhook import webhook_url
 from frigade_cli.frigade.rules import check_webhook_key
 from frigade_cli.kernel.app import App
 from frigade_cli.kernel.clock import iso_from_ms, now_ms
-from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL, WEBHOOK_PATH
+from frigade_cli.kernel.config import DEFAULT_API_URL, DEFAULT_SEGMENT_API_URL
 from frigade_cli.kernel.durations import finite, parse_duration
 from frigade_cli.kernel.errors import (
     AuthError,
@@ -386,10 +387,8 @@ def _real_workspace(app: App, req: LatencyCheckRequest, result: Plan) -> None:
         what="Segment API URL",
     )
     if "direct" in result.paths:
-        # --webhook-url, else the profile's webhook_url, else this run's API URL + the path.
-        explicit = app.setting("webhook_url", req.webhook_url)
         result.webhook_url = check_url(
-            explicit or result.api_url + WEBHOOK_PATH, carries_secret=True, what="webhook URL"
+            webhook_url(app, req.webhook_url, req.api_url), carries_secret=True, what="webhook URL"
         )
     if "segment" in result.paths and not result.write_key:
         if not req.compare:

@@ -520,3 +520,25 @@ def test_types_filters_the_fixture_messages(cli: Cli, recorder: Recorder, tmp_pa
     assert result.exit_code == 0, result.output
     assert [m["type"] for m in recorder.bodies()[0]] == ["page", "track"]
     assert send(cli, recorder, "--fixture", str(fixture), "--types", "group").exit_code == 3
+
+
+def test_frigade_api_url_in_the_environment_beats_the_profiles_webhook_url(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two recording servers: the profile names one, the environment the other. The key must go
+    # where the environment says (flag > environment > profile), never to the profile's host.
+    with Recorder() as profile_host, Recorder() as env_host:
+        assert cli("config", "set", "webhook_url", profile_host.webhook_url).exit_code == 0
+        monkeypatch.setenv("FRIGADE_API_URL", env_host.url)
+
+        result = cli("segment", "test-webhook", "--api-key", KEY, "--count", "1")
+
+        assert result.exit_code == 0, result.output
+        assert len(env_host.requests) == 1 and profile_host.requests == []
+        assert env_host.requests[0].path == "/v1/thirdParty/cdp/segment"
+
+        monkeypatch.delenv("FRIGADE_API_URL")
+        again = cli("segment", "test-webhook", "--api-key", KEY, "--count", "1")
+
+        assert again.exit_code == 0, again.output
+        assert len(profile_host.requests) == 1  # without the variable, the profile's URL
