@@ -28,7 +28,7 @@ from frigade_cli.kernel.http import RetryPolicy, check_url
 from frigade_cli.kernel.interrupts import StopSignals
 from frigade_cli.kernel.output import counted
 from frigade_cli.kernel.redact import redact_key
-from frigade_cli.kernel.spool import check_spool
+from frigade_cli.kernel.spool import check_spool, spool_dir
 from frigade_cli.segment.batching import MAX_BATCH_SIZE, Batch, make_batches
 from frigade_cli.segment.fixtures import ReadProgress
 from frigade_cli.segment.spool_format import SEGMENT_SPOOL
@@ -159,7 +159,10 @@ def _run(
 
     # Checked whole first (memory flat), read again as it is sent.
     spooled = check_spool(req.resend, SEGMENT_SPOOL) if req.resend else None
-    url = req.url or (spooled.url if spooled and spooled.url else None)
+    # Only the tool's own spool says where its batches were going; any other file (a copy, a
+    # `tail --save` session) goes where this run's settings say Frigade's webhook is.
+    own = req.resend is not None and is_own_spool(req.resend)
+    url = req.url or (spooled.url if own and spooled and spooled.url else None)
     if not req.url and url and "****" in url:
         raise InputError(
             f"{req.resend}: the saved URL held a secret and was saved redacted ({url})",
@@ -229,8 +232,10 @@ def _run(
         _deliver(app, sender, report, batches, total, fixture_progress)
         if signals.requested:
             report.stopped_because = report.stopped_because or "interrupted"
-        if req.resend is not None:
+        if req.resend is not None and own:
             _settle_resend(app, req.resend, report, sender.secrets)
+        elif req.resend is not None and not report.ok:
+            report.spool(secrets=sender.secrets)  # a new spool file: the user's file stays as it is
         elif not report.ok and sandbox is None:
             # Not for a --sandbox run: its webhook and key die with it, so a spool of it could
             # never be resent (and the sandbox refuses --resend); the run is repeatable as is.
@@ -306,8 +311,18 @@ def _deliver(
         asyncio.run(sender.deliver(report, on_done, source=batches))
 
 
+def is_own_spool(path: Path) -> bool:
+    """Whether `path` is a spool file test-webhook wrote (`webhook-*.ndjson` in the state
+    directory's spool folder): only those does a resend rewrite or remove."""
+    try:
+        return path.resolve().parent == spool_dir().resolve() and path.name.startswith("webhook-")
+    except OSError:
+        return False
+
+
 def _settle_resend(app: App, path: Path, report: DeliveryReport, secrets: list[str | None]) -> None:
-    """After a resend, the spool file holds exactly what is still undelivered (or is removed)."""
+    """After a resend of the tool's own spool file, it holds exactly what is still undelivered
+    (or is removed)."""
     if report.ok:
         path.unlink(missing_ok=True)
         app.terminal.info(f"every saved batch was delivered; removed {path}")

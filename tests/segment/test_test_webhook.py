@@ -542,3 +542,37 @@ def test_frigade_api_url_in_the_environment_beats_the_profiles_webhook_url(
 
         assert again.exit_code == 0, again.output
         assert len(profile_host.requests) == 1  # without the variable, the profile's URL
+
+
+def test_a_resend_of_a_file_the_user_holds_goes_to_frigade_and_never_changes_the_file(
+    cli: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A `tail --save` session (or a copied spool) records where its requests went (here the
+    # tail's own address): a resend sends to Frigade's webhook as configured, and the file is
+    # the user's: never rewritten, never removed, whether the resend fails or succeeds.
+    with Recorder() as recorded_host, Recorder() as frigade:
+        messages = [
+            {"type": "track", "userId": "u1", "event": "Saved", "messageId": f"saved-{n}"}
+            for n in (1, 2)
+        ]
+        session = isolated / "session.ndjson"
+        line = {"url": recorded_host.url + "/v1/batch", "status": 200, "messages": messages}
+        session.write_text(json.dumps(line) + "\n")
+        before = session.read_bytes()
+        monkeypatch.setenv("FRIGADE_API_URL", frigade.url)
+
+        frigade.default = Answer(400, b'{"statusCode":400,"message":"bad payload"}')
+        failed = cli("segment", "test-webhook", "--api-key", KEY, "--resend", str(session))
+
+        assert failed.exit_code == 5
+        assert recorded_host.requests == [] and len(frigade.requests) == 1
+        assert session.read_bytes() == before
+        (saved,) = spool_files(isolated)  # what failed went to a new spool file
+        assert [m["messageId"] for m in spooled_messages(saved)] == ["saved-1", "saved-2"]
+
+        frigade.default = Answer(200, b"{}")
+        sent = cli("segment", "test-webhook", "--api-key", KEY, "--resend", str(session))
+
+        assert sent.exit_code == 0, sent.output
+        assert session.read_bytes() == before
+        assert [m["messageId"] for m in frigade.requests[-1].json()] == ["saved-1", "saved-2"]
