@@ -70,7 +70,7 @@ def check_webhook_key(key: str | None, *, required: bool = True) -> str | None:
         if required:
             raise InputError("no Frigade API key", hint=KEY_HELP)
         return None
-    return check_private_key(key)
+    return check_private_key(key, strict=True)
 
 
 def auth_problem(

@@ -576,3 +576,15 @@ def test_a_resend_of_a_file_the_user_holds_goes_to_frigade_and_never_changes_the
         assert sent.exit_code == 0, sent.output
         assert session.read_bytes() == before
         assert [m["messageId"] for m in frigade.requests[-1].json()] == ["saved-1", "saved-2"]
+
+
+@pytest.mark.parametrize("key", ["notakey", "5", "sk_live_0123456789abcdef"])
+def test_a_key_that_is_not_a_frigade_private_key_is_refused_before_anything_is_sent(
+    cli: Cli, recorder: Recorder, isolated: Path, key: str
+) -> None:
+    result = send(cli, recorder, "--count", "2", key=key)
+
+    assert result.exit_code == 3
+    assert "is not a Frigade private key (api_private_...)" in result.stderr
+    assert recorder.requests == [] and spool_files(isolated) == []
+    assert len(result.stderr.strip().splitlines()) == 1
