@@ -18,7 +18,7 @@ from frigade_cli.cli.options import (
 )
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
-from frigade_cli.render.validate import FORMATS, FORMATS_HELP
+from frigade_cli.render.validate_formats import FORMATS, FORMATS_HELP
 
 
 def validate(

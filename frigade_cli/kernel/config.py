@@ -103,11 +103,18 @@ class Config:
     """The config file's profiles, read once; changes written back with mode 0600."""
 
     def __init__(self, path: Path | None = None, profile: str | None = None) -> None:
-        self.path = path or config_path()
+        self._path = path
         chosen = profile or os.environ.get("FRIGADE_PROFILE")
         self.profile = chosen or DEFAULT_PROFILE
         self.explicit = bool(chosen)  # named by --profile or FRIGADE_PROFILE, not the default
         self._data: dict[str, Any] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The config file: found on first use (platformdirs is not needed for `--help`)."""
+        if self._path is None:
+            self._path = config_path()
+        return self._path
 
     @property
     def data(self) -> dict[str, Any]:

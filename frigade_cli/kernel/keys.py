@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import unicodedata
-
 from frigade_cli.kernel.errors import InputError
 
 PRIVATE_PREFIX = "api_private_"
@@ -44,6 +40,8 @@ def _whitespace_kinds(chars: str) -> str:
         kinds.append("a tab")
     if " " in chars:
         kinds.append("spaces" if chars.count(" ") > 1 else "a space")
+    import unicodedata
+
     others = {c for c in chars if c not in "\r\n\t "}
     kinds += sorted(unicodedata.name(c, f"U+{ord(c):04X}") for c in others)
     return " and ".join(kinds)
@@ -58,6 +56,8 @@ def check_key_text(key: str, what: str = "the API key") -> str:
     """
     for position, char in enumerate(key, start=1):
         if not (0x21 <= ord(char) <= 0x7E):
+            import unicodedata
+
             name = unicodedata.name(char, "a control character")
             raise InputError(
                 f"{what} has a character that cannot be sent: U+{ord(char):04X} ({name}) at "
@@ -89,6 +89,9 @@ def check_private_key(key: str, what: str = "the API key", *, strict: bool = Fal
 def basic_user(credential: str) -> str | None:
     """The user part of an HTTP Basic credential (`base64(user:password)`, RFC 7617), or None
     when it is not valid base64 of UTF-8 text."""
+    import base64
+    import binascii
+
     try:
         decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -12,13 +12,6 @@ if TYPE_CHECKING:
     from frigade_cli.segment.rules import Finding
     from frigade_cli.services.validate import ValidationReport
 
-FORMATS = ("text", "json", "github", "sarif", "junit", "gitlab", "json-lines")
-FORMATS_HELP = (
-    "text (a report grouped by severity), json (as --json), github (GitHub Actions "
-    "annotations), sarif (SARIF 2.1.0, for code scanning), junit (JUnit XML: a testcase per "
-    "rule and subscription), gitlab (a GitLab Code Quality report) or json-lines (a finding "
-    "a line)."
-)
 _HEADINGS = {"error": "errors", "warning": "warnings", "info": "info"}
 _MAX_LISTED = 10  # mappings named one by one in the text report (--json lists every one)
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
