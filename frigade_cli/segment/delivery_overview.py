@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frigade_cli.kernel.clock import iso_from_ms, parse_iso_ms
-from frigade_cli.kernel.errors import InputError
+from frigade_cli.kernel.errors import InputError, UsageError
 
 PATH = "/delivery-overview"
 
@@ -167,7 +167,7 @@ def plan_window(
     InputError (exit 3) with one line naming the rule otherwise.
     """
     if start is not None and since_s is not None:
-        raise InputError("give --since or --start, not both")
+        raise UsageError("give --since or --start, not both")
     end_ms = now_ms if end is None else _time(end, "--end")
     if start is not None:
         start_ms = _time(start, "--start")
@@ -181,6 +181,8 @@ def plan_window(
     if granularity is None:
         return Window(start_ms, end_ms, choose_granularity(start_ms, end_ms, now_ms))
     name = granularity.lower()
+    if name not in GRANULARITIES:  # a wrong kind of value: usage (2), like a bad choice
+        raise UsageError(f"--granularity {granularity!r} is not one of {', '.join(GRANULARITIES)}")
     problem = window_problem(name, start_ms, end_ms, now_ms)
     if problem is not None:
         raise InputError(f"--granularity {name}: {problem}")
@@ -190,7 +192,7 @@ def plan_window(
 def _time(value: str, flag: str) -> int:
     parsed = parse_iso_ms(value.strip())
     if parsed is None:
-        raise InputError(f"{flag} {value!r} is not an ISO 8601 time, e.g. 2026-11-28T10:00:00Z")
+        raise UsageError(f"{flag} {value!r} is not an ISO 8601 time, e.g. 2026-11-28T10:00:00Z")
     return parsed
 
 
@@ -205,7 +207,7 @@ def check_group_by(values: list[str]) -> list[str]:
                 continue
             dimension = known.get(name.lower())
             if dimension is None:
-                raise InputError(
+                raise UsageError(
                     f"--group-by {name!r}: Delivery Overview groups by {', '.join(GROUP_BY)}"
                 )
             if dimension not in out:

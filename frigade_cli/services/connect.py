@@ -206,6 +206,8 @@ def run_connect(app: App, req: ConnectRequest) -> ConnectResult:
 
     Raises InputError (a bad key form or URL, before anything is sent), AuthError, UpstreamError.
     """
+    if req.region is not None and not req.verify:
+        raise UsageError("--region names where --verify sends its test event: use it with --verify")
     if req.verify and req.write_key is None and not req.dry_run:
         return _verify_connected(app, req)
     # app.setting registers the key with the terminal: every line written redacts it.

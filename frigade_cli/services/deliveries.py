@@ -229,12 +229,13 @@ class PublicApiTarget:
 
 # Planning -----------------------------------------------------------------------------------------
 def parse_rate(text: str, flag: str = "--max-failure-rate") -> float:
-    """`1%`, `0.5%` or a fraction `0.01` as a fraction in [0, 1]; InputError otherwise."""
+    """`1%`, `0.5%` or a fraction `0.01` as a fraction in [0, 1]; UsageError (2) for text that
+    is no number, InputError (3) for a number outside 0%-100%."""
     value = text.strip()
     try:
         rate = float(value[:-1]) / 100 if value.endswith("%") else float(value)
     except ValueError:
-        raise InputError(f"{flag} {text!r}: give a percentage such as 1% or a fraction") from None
+        raise UsageError(f"{flag} {text!r}: give a percentage such as 1% or a fraction") from None
     if not 0.0 <= rate <= 1.0:
         raise InputError(f"{flag} {text!r} must be between 0% and 100%")
     return rate

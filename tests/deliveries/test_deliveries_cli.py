@@ -253,18 +253,22 @@ def test_the_granularity_is_the_finest_the_window_allows(cli: Cli, sb: RunningSa
     assert days["window"]["granularity"] == "day"
 
 
-def test_bad_values_exit_3_with_one_line(cli: Cli, recorder: Recorder) -> None:
-    for args, words in (
-        (("--max-failure-rate", "lots"), "--max-failure-rate 'lots'"),
-        (("--max-failure-rate", "150%"), "between 0% and 100%"),
-        (("--group-by", "colour"), "--group-by 'colour'"),
-        (("--start", "yesterday"), "not an ISO 8601 time"),
-        (("--since", "1h", "--start", "2026-01-01T00:00:00Z"), "not both"),
-        (("--granularity", "week"), "'week' is not one of minute, hour, day"),
+def test_bad_values_exit_2_for_the_wrong_kind_and_3_out_of_range_with_one_line(
+    cli: Cli, recorder: Recorder
+) -> None:
+    for args, words, code in (
+        (("--max-failure-rate", "lots"), "--max-failure-rate 'lots'", 2),
+        (("--max-failure-rate", "150%"), "between 0% and 100%", 3),
+        (("--group-by", "colour"), "--group-by 'colour'", 2),
+        (("--start", "yesterday"), "not an ISO 8601 time", 2),
+        (("--since", "1h", "--start", "2026-01-01T00:00:00Z"), "not both", 2),
+        (("--granularity", "week"), "'week' is not one of minute, hour, day", 2),
+        (("--since", "3d", "--granularity", "minute"), "--granularity minute", 3),
     ):
         result = deliveries(cli, recorder.url, "--token", "t", *args)
-        assert result.exit_code == 3, args
+        assert result.exit_code == code, args
         assert words in result.stderr, args
+        assert len(result.stderr.strip().splitlines()) == 1, args
     assert recorder.requests == []
 
 

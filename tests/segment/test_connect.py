@@ -415,7 +415,12 @@ def test_region_eu_selects_segments_eu_endpoint(cli: Cli, recorder: Recorder):
 
 @pytest.mark.parametrize(
     "flags",
-    [["--region", "mars"], ["--region", "eu", "--segment-api-url", "https://api.segment.io"]],
+    [
+        ["--verify", "--region", "mars"],
+        ["--verify", "--region", "eu", "--segment-api-url", "https://api.segment.io"],
+        ["--region", "mars"],  # without --verify it would do nothing: refused, not ignored
+        ["--region", "eu"],
+    ],
 )
 def test_bad_verify_settings_are_usage_errors_refused_before_sending(
     cli: Cli, recorder: Recorder, flags: list[str]
@@ -430,7 +435,6 @@ def test_bad_verify_settings_are_usage_errors_refused_before_sending(
         "api_private_test0000abcd",
         "--api-url",
         recorder.url,
-        "--verify",
         *flags,
     )
 
