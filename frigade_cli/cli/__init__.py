@@ -129,6 +129,10 @@ class FrigadeGroup(TyperGroup):
         except KeyboardInterrupt as exc:
             _stopped_by_signal(ctx, isinstance(exc, TerminateSignal))
         except FrigadeCliError as exc:
+            if interrupts.signal_was_raised():
+                # The signal's exception was caught on the way and turned into an outcome
+                # (a request "not sent", a finding): the run was cut short all the same.
+                _stopped_by_signal(ctx, interrupts.terminate_was_raised())
             app_ = _app()
             if app_.traceback:
                 _report(lambda: _print_traceback(app_))

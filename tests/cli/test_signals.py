@@ -144,6 +144,7 @@ from frigade_cli.kernel.interrupts import defer_signals
 defer_signals()
 from frigade_cli import cli
 SIGNAL = getattr(signal, sys.argv[1])
+sys.argv[0] = sys.argv[2]
 
 @cli.app.command("wrapped-signal", hidden=True)
 def wrapped_signal() -> None:
@@ -151,6 +152,9 @@ def wrapped_signal() -> None:
         os.kill(os.getpid(), SIGNAL)
         signal.pause()
     except KeyboardInterrupt as exc:
+        if sys.argv[0] == "as-outcome":
+            from frigade_cli.kernel.errors import InputError
+            raise InputError("the test message was not sent") from exc
         raise RuntimeError("a library's own error") from exc
 
 sys.argv[1:] = ["wrapped-signal"]
@@ -158,14 +162,17 @@ cli.main()
 """
 
 
+@pytest.mark.parametrize("wrapped_as", ["as-error", "as-outcome"])
 @pytest.mark.parametrize(
     ("signame", "code", "line"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
 )
 def test_a_signal_a_library_wrapped_in_its_own_error_still_ends_the_run_as_a_signal(
-    signame: str, code: int, line: str
+    signame: str, code: int, line: str, wrapped_as: str
 ) -> None:
+    # as-error: an unexpected error (was "this is a bug", exit 1); as-outcome: an error of the
+    # tool's own, e.g. a request reported "not sent" (was its exit code, 3).
     run = subprocess.run(
-        [sys.executable, "-c", _WRAPPED, signame],
+        [sys.executable, "-c", _WRAPPED, signame, wrapped_as],
         capture_output=True,
         text=True,
         timeout=60,
