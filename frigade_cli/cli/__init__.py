@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -490,6 +491,14 @@ def main() -> None:
             # Typer answers a KeyboardInterrupt outside a command with a silent 130.
             _report(lambda: _app().terminal.error("terminated"))
             code = ExitCode.TERMINATED
+    lost = interrupts.swallowed_signal()
+    if lost is not None and code in (None, 0):
+        # The signal came while Python ran a callback, which lost its exception; the command
+        # then finished as if it had not come.
+        interrupts.ignore_signals()  # the copy sent again must not cut this line short
+        terminated = lost == signal.SIGTERM
+        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
     _exit(code)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -19,6 +21,7 @@ class TerminateSignal(KeyboardInterrupt):
 # in-process test), so nothing here changes the process's handlers.
 _deferred: list[int] | None = None
 _raised: list[int] = []
+_swallowed: list[int] = []  # signals whose exception a callback lost (see below)
 
 
 def _record(signum: int, frame: FrameType | None) -> None:
@@ -34,6 +37,28 @@ def _raise_terminate(signum: int, frame: FrameType | None) -> None:
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     _raised.append(signum)
     raise KeyboardInterrupt()
+
+
+_python_unraisablehook = sys.unraisablehook
+
+
+def _resend_swallowed_signal(unraisable: Any) -> None:
+    """A signal's exception raised inside a callback Python cannot raise from (a weakref
+    callback, `__del__`, importlib's module-lock cleanup) is printed as "Exception ignored" and
+    lost. Instead: nothing printed, and the same signal sent again, to land where it can end
+    the run. Anything else goes to Python's own hook."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _raised:
+        terminate = isinstance(unraisable.exc_value, TerminateSignal)
+        _swallowed.append(signal.SIGTERM if terminate else signal.SIGINT)
+        # From another thread, a moment later: sent from here, the handler would run (and
+        # raise) inside this hook, which Python would print in turn.
+        again = threading.Timer(
+            0.01, os.kill, (os.getpid(), signal.SIGTERM if terminate else signal.SIGINT)
+        )
+        again.daemon = True
+        again.start()
+        return
+    _python_unraisablehook(unraisable)
 
 
 def defer_signals(received: list[int] | None = None) -> None:
@@ -58,6 +83,7 @@ def arm() -> None:
         return
     signal.signal(signal.SIGTERM, _raise_terminate)
     signal.signal(signal.SIGINT, _raise_interrupt)
+    sys.unraisablehook = _resend_swallowed_signal
     if _deferred:
         first = _deferred[0]
         _deferred.clear()
@@ -76,6 +102,12 @@ def signal_was_raised() -> bool:
     library caught it and raised something else in its place (pydantic-core wraps it in a
     SchemaError, for one): an error after that is the signal's doing, not a bug."""
     return bool(_raised)
+
+
+def swallowed_signal() -> int | None:
+    """The first signal whose exception a callback lost (the run went on as if none came),
+    or None: a run that then ends normally was cut short all the same."""
+    return _swallowed[0] if _swallowed else None
 
 
 def terminate_was_raised() -> bool:

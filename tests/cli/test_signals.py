@@ -148,6 +148,21 @@ sys.argv[0] = sys.argv[2]
 
 @cli.app.command("wrapped-signal", hidden=True)
 def wrapped_signal() -> None:
+    if sys.argv[0] == "in-callback":
+        import weakref
+
+        class Thing:
+            pass
+
+        def callback(ref):
+            os.kill(os.getpid(), SIGNAL)
+            for _ in range(10_000_000):  # the handler runs here, inside the callback
+                pass
+
+        thing = Thing()
+        keep = weakref.ref(thing, callback)
+        del thing  # Python prints what the callback raises as "Exception ignored", and goes on
+        return  # the run would end 0 if the signal stayed lost
     try:
         os.kill(os.getpid(), SIGNAL)
         signal.pause()
@@ -162,7 +177,7 @@ cli.main()
 """
 
 
-@pytest.mark.parametrize("wrapped_as", ["as-error", "as-outcome"])
+@pytest.mark.parametrize("wrapped_as", ["as-error", "as-outcome", "in-callback"])
 @pytest.mark.parametrize(
     ("signame", "code", "line"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
 )
@@ -170,7 +185,8 @@ def test_a_signal_a_library_wrapped_in_its_own_error_still_ends_the_run_as_a_sig
     signame: str, code: int, line: str, wrapped_as: str
 ) -> None:
     # as-error: an unexpected error (was "this is a bug", exit 1); as-outcome: an error of the
-    # tool's own, e.g. a request reported "not sent" (was its exit code, 3).
+    # tool's own, e.g. a request reported "not sent" (was its exit code, 3); in-callback: raised
+    # where Python only prints "Exception ignored" and goes on (was a traceback, then exit 0).
     run = subprocess.run(
         [sys.executable, "-c", _WRAPPED, signame, wrapped_as],
         capture_output=True,
