@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.cli.options import SECRET_HELP, secret
+from frigade_cli.cli.options import SECRET_HELP, JsonFlag, secret
 from frigade_cli.kernel.app import get_app
 from frigade_cli.kernel.exit_codes import ExitCode
 
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 UNCONFIRMED = "Unconfirmed: Frigade does not document its integrations API publicly."
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(

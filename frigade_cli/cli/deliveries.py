@@ -8,9 +8,9 @@ import typer
 
 from frigade_cli.cli.options import (
     DURATION,
-    DURATION_HELP,
     SECRET_HELP,
-    duration,
+    HttpTimeoutOption,
+    JsonFlag,
     duration_text,
     secret,
 )
@@ -139,18 +139,8 @@ def deliveries(
     segment_public_api_url: PublicApiUrlOption = None,
     sandbox: SandboxOption = False,
     sandbox_url: SandboxUrlOption = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            parser=duration("--timeout", minimum=0.1),
-            metavar=DURATION,
-            show_default="30s",
-            help=f"How long to wait for each HTTP response (at least 100ms): {DURATION_HELP}.",
-        ),
-    ] = 30.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    timeout: HttpTimeoutOption = 30.0,
+    json_output: JsonFlag = False,
 ) -> None:
     """Segment's Delivery Overview for the integration: what Segment delivered to Frigade, what
     failed and why, and what Frigade streamed back into Segment.

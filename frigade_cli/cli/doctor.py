@@ -16,7 +16,14 @@ from frigade_cli.cli.deliveries import (
     PublicApiUrlOption,
     SourceIdOption,
 )
-from frigade_cli.cli.options import DURATION, SECRET_HELP, duration_text, secret
+from frigade_cli.cli.options import (
+    DURATION,
+    SECRET_HELP,
+    FrigadeApiUrlOption,
+    JsonFlag,
+    duration_text,
+    secret,
+)
 from frigade_cli.kernel.app import get_app
 
 UNCONFIRMED = "Unconfirmed: Frigade does not document its integrations API publicly."
@@ -33,13 +40,7 @@ def doctor(
             show_default=False,
         ),
     ] = None,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Frigade API base URL [env FRIGADE_API_URL; default https://api.frigade.com].",
-            show_default=False,
-        ),
-    ] = None,
+    api_url: FrigadeApiUrlOption = None,
     write_key: Annotated[
         str | None,
         typer.Option(
@@ -129,9 +130,7 @@ def doctor(
         str,
         typer.Option(help=f"Name of the write key's field inside connectionData. {UNCONFIRMED}"),
     ] = "writeKey",
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Check the whole Segment <-> Frigade integration: one line a step, with the fix for each
     step that fails.

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frigade_cli.cli.options import DURATION, SECRET_HELP, duration_text, secret
+from frigade_cli.cli.options import (
+    DURATION,
+    SECRET_HELP,
+    FrigadeApiUrlOption,
+    duration_text,
+    secret,
+)
 from frigade_cli.kernel.app import App, get_app
 
 if TYPE_CHECKING:
@@ -136,13 +142,7 @@ def latency_check(
             show_default=False,
         ),
     ] = None,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Frigade API base URL [env FRIGADE_API_URL; default https://api.frigade.com].",
-            show_default=False,
-        ),
-    ] = None,
+    api_url: FrigadeApiUrlOption = None,
     webhook_url: Annotated[
         str | None,
         typer.Option(

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -123,3 +123,23 @@ def secret(flag: str) -> Callable[[Any], str]:
         return read_secret(str(value), flag)
 
     return parse
+
+
+# Options several commands declare alike (one declaration, the same help everywhere) ----------
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+HttpTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        parser=duration("--timeout", minimum=0.1),
+        metavar=DURATION,
+        show_default="30s",
+        help=f"How long to wait for each HTTP response (at least 100ms): {DURATION_HELP}.",
+    ),
+]
+FrigadeApiUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Frigade API base URL [env FRIGADE_API_URL; default https://api.frigade.com].",
+        show_default=False,
+    ),
+]

@@ -15,6 +15,7 @@ from frigade_cli.cli.options import (
     DURATION,
     DURATION_HELP,
     SECRET_HELP,
+    JsonFlag,
     duration,
     duration_text,
     secret,
@@ -26,7 +27,6 @@ app = typer.Typer(
     help="Test and observe the Segment <-> Frigade integration.", no_args_is_help=True
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(

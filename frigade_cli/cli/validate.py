@@ -10,8 +10,9 @@ import typer
 
 from frigade_cli.cli.options import (
     DURATION,
-    DURATION_HELP,
     SECRET_HELP,
+    HttpTimeoutOption,
+    JsonFlag,
     duration,
     secret,
     stdin_reader,
@@ -172,18 +173,8 @@ def validate(
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            parser=duration("--timeout", minimum=0.1),
-            metavar=DURATION,
-            show_default="30s",
-            help=f"How long to wait for each HTTP response (at least 100ms): {DURATION_HELP}.",
-        ),
-    ] = 30.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    timeout: HttpTimeoutOption = 30.0,
+    json_output: JsonFlag = False,
 ) -> None:
     """Check a Segment Webhooks (Actions) mapping against Frigade's setup and Segment's contract.
 
