@@ -32,10 +32,7 @@ dimension, a window over the granularity's limit.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-import secrets
 import time
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
@@ -46,7 +43,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from frigade_cli.kernel.clock import iso_from_ms, parse_iso_ms
-from frigade_cli.sandbox.public_api import DESTINATION_ID
+from frigade_cli.sandbox.public_api import (
+    DESTINATION_ID,
+    api_error,
+    bearer_denied,
+    cursor_offset,
+    page_cursor,
+)
 from frigade_cli.sandbox.responses import json_response
 from frigade_cli.segment.delivery_overview import (
     DATASET_DIMENSIONS,
@@ -203,12 +206,8 @@ class DeliveryOverviewSource(Protocol):
     def telemetry(self) -> Telemetry: ...
 
 
-def _error(status: int, kind: str, message: str) -> Response:
-    return json_response({"errors": [{"type": kind, "message": message}]}, status)
-
-
 def _invalid(message: str) -> Response:
-    return _error(422, "validation", message)
+    return api_error(422, "validation", message)
 
 
 # `groupBy=a,b`, `groupBy=a&groupBy=b`, `groupBy[0]=a`, `groupBy[]=a`, `groupBy.0=a`.
@@ -230,20 +229,11 @@ def _lists(query: Iterable[tuple[str, str]], name: str) -> dict[str | None, list
     return found
 
 
-def _cursor(offset: int) -> str:
-    return base64.b64encode(str(offset).encode()).decode()
-
-
 def routes(source: DeliveryOverviewSource) -> list[Route]:
     """The six Delivery Overview routes, reading `source.telemetry` at each request."""
 
     def denied(request: Request) -> Response | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _error(401, "unauthorized", "Unauthorized: missing Bearer token")
-        if not secrets.compare_digest(token.strip().encode(), source.api_key.encode()):
-            return _error(401, "unauthorized", "Unauthorized: invalid token")
-        return None
+        return bearer_denied(request, source.api_key)
 
     def endpoint(metric: str) -> Any:
         egress = metric in EGRESS
@@ -287,8 +277,8 @@ def routes(source: DeliveryOverviewSource) -> list[Route]:
             cursor = (page.get("cursor") or [""])[0]
             try:
                 count = int(count_text)
-                offset = int(base64.b64decode(cursor, validate=True).decode()) if cursor else 0
-            except (ValueError, binascii.Error, UnicodeDecodeError):
+                offset = cursor_offset(cursor)
+            except ValueError:
                 return _invalid(
                     "pagination: count must be a number and cursor one returned by this API"
                 )
@@ -299,7 +289,7 @@ def routes(source: DeliveryOverviewSource) -> list[Route]:
                 egress
                 and (source_id != SOURCE_ID or query["destinationConfigId"] != DESTINATION_ID)
             ):
-                return _error(404, "not-found", "Resource not found")
+                return api_error(404, "not-found", "Resource not found")
             window = Window(start, end, granularity)
             rows = source.telemetry.rows(metric, source_id, window, group_by, filters)
             shown = rows[offset : offset + count]
@@ -310,9 +300,9 @@ def routes(source: DeliveryOverviewSource) -> list[Route]:
                         "total": sum(int(r["total"]) for r in rows),
                         "dataset": shown,
                         "pagination": {
-                            "current": _cursor(offset),
-                            "next": _cursor(following) if following < len(rows) else None,
-                            "previous": _cursor(max(0, offset - count)) if offset else None,
+                            "current": page_cursor(offset),
+                            "next": page_cursor(following) if following < len(rows) else None,
+                            "previous": page_cursor(max(0, offset - count)) if offset else None,
                             "totalEntries": len(rows),
                         },
                     }

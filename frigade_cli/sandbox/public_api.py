@@ -159,8 +159,32 @@ def mask(value: str) -> str:
     return MASK + value[-4:] if len(value) > 4 else MASK
 
 
-def _error(status: int, kind: str, message: str) -> Response:
+def api_error(status: int, kind: str, message: str) -> Response:
+    """The Public API's error shape: `{"errors": [{"type", "message"}]}`."""
     return json_response({"errors": [{"type": kind, "message": message}]}, status)
+
+
+def bearer_denied(request: Request, api_key: str) -> Response | None:
+    """401 unless the request carries `Authorization: Bearer <api_key>`; None when it does."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return api_error(401, "unauthorized", "Unauthorized: missing Bearer token")
+    if not secrets.compare_digest(token.strip().encode(), api_key.encode()):
+        return api_error(401, "unauthorized", "Unauthorized: invalid token")
+    return None
+
+
+def page_cursor(offset: int) -> str:
+    """The opaque `pagination.cursor` for the page starting at `offset`."""
+    return base64.b64encode(str(offset).encode()).decode()
+
+
+def cursor_offset(cursor: str) -> int:
+    """The offset a `page_cursor` names (0 for none); ValueError for any other text."""
+    try:
+        return int(base64.b64decode(cursor, validate=True).decode()) if cursor else 0
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a cursor of this API: {cursor!r}") from exc
 
 
 def _masked_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -173,16 +197,11 @@ def routes(source: PublicApiSource) -> list[Route]:
     created: list[dict[str, Any]] = []
 
     def denied(request: Request) -> Response | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _error(401, "unauthorized", "Unauthorized: missing Bearer token")
-        if not secrets.compare_digest(token.strip().encode(), source.api_key.encode()):
-            return _error(401, "unauthorized", "Unauthorized: invalid token")
-        return None
+        return bearer_denied(request, source.api_key)
 
     def unknown(destination_id: str) -> Response | None:
         if destination_id != DESTINATION_ID:
-            return _error(404, "not-found", "Resource not found")
+            return api_error(404, "not-found", "Resource not found")
         return None
 
     def own_subscription() -> dict[str, Any]:
@@ -241,15 +260,17 @@ def routes(source: PublicApiSource) -> list[Route]:
         cursor = query.get("pagination[cursor]") or query.get("pagination.cursor") or ""
         try:
             count = int(count_text)
-            start = int(base64.b64decode(cursor, validate=True).decode()) if cursor else 0
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return _error(
+            start = cursor_offset(cursor)
+        except ValueError:
+            return api_error(
                 422,
                 "validation",
                 "pagination: count must be a number and cursor one returned by this API",
             )
         if not 1 <= count <= MAX_PAGE:
-            return _error(422, "validation", f"pagination.count must be between 1 and {MAX_PAGE}")
+            return api_error(
+                422, "validation", f"pagination.count must be between 1 and {MAX_PAGE}"
+            )
         everything = [own_subscription(), *created]
         page = everything[start : start + count]
         following = start + count
@@ -258,9 +279,9 @@ def routes(source: PublicApiSource) -> list[Route]:
                 "data": {
                     "subscriptions": page,
                     "pagination": {
-                        "current": _cursor(start),
-                        "next": _cursor(following) if following < len(everything) else None,
-                        "previous": _cursor(max(0, start - count)) if start else None,
+                        "current": page_cursor(start),
+                        "next": page_cursor(following) if following < len(everything) else None,
+                        "previous": page_cursor(max(0, start - count)) if start else None,
                         "totalEntries": len(everything),
                     },
                 }
@@ -271,9 +292,9 @@ def routes(source: PublicApiSource) -> list[Route]:
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError as exc:
-            return _error(400, "bad-request", f"invalid JSON: {exc}")
+            return api_error(400, "bad-request", f"invalid JSON: {exc}")
         if not isinstance(body, dict) or not isinstance(body.get("settings", {}), dict):
-            return _error(422, "validation", "a subscription object with settings is required")
+            return api_error(422, "validation", "a subscription object with settings is required")
         subscription = {
             "id": f"sub_sandbox_{len(created) + 1}",
             "name": str(body.get("name") or f"subscription {len(created) + 2}"),
@@ -295,7 +316,3 @@ def routes(source: PublicApiSource) -> list[Route]:
             methods=["GET", "POST"],
         ),
     ]
-
-
-def _cursor(offset: int) -> str:
-    return base64.b64encode(str(offset).encode()).decode()
