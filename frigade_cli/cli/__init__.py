@@ -466,18 +466,12 @@ def main() -> None:
         code = ExitCode.OK
     except KeyboardInterrupt as exc:
         # Raised outside a command (while Click builds or closes its context).
-        interrupts.ignore_signals()
-        terminated = isinstance(exc, TerminateSignal)
-        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
-        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+        code = _ended_by_signal(isinstance(exc, TerminateSignal))
     except Exception:
         if not interrupts.signal_was_raised():
             raise
         # A library caught the signal's exception outside a command and raised its own.
-        interrupts.ignore_signals()
-        terminated = interrupts.terminate_was_raised()
-        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
-        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+        code = _ended_by_signal(interrupts.terminate_was_raised())
     except SystemExit as exc:
         code = exc.code
         # Click (wrapping the streams) and rich (pointing stdout at /dev/null) answer a closed
@@ -489,17 +483,21 @@ def main() -> None:
             code = ExitCode.OK
         elif code == ExitCode.INTERRUPTED and interrupts.terminate_was_raised():
             # Typer answers a KeyboardInterrupt outside a command with a silent 130.
-            _report(lambda: _app().terminal.error("terminated"))
-            code = ExitCode.TERMINATED
+            code = _ended_by_signal(True)
     lost = interrupts.swallowed_signal()
     if lost is not None and code in (None, 0):
         # The signal came while Python ran a callback, which lost its exception; the command
         # then finished as if it had not come.
-        interrupts.ignore_signals()  # the copy sent again must not cut this line short
-        terminated = lost == signal.SIGTERM
-        _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
-        code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+        code = _ended_by_signal(lost == signal.SIGTERM)
     _exit(code)
+
+
+def _ended_by_signal(terminated: bool) -> ExitCode:
+    """A run a signal cut short, outside a command: later signals ignored (so none cuts the
+    line short), one line, and 143 (SIGTERM) or 130 (Ctrl-C)."""
+    interrupts.ignore_signals()
+    _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
+    return ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
 
 
 def _exit(code: Any) -> None:
