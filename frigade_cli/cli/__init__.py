@@ -165,8 +165,7 @@ def _stopped_by_signal(ctx: Any, terminated: bool) -> NoReturn:
     if ctx.meta.get("frigade.command") in SIGNAL_ENDS_NORMALLY:
         _report(lambda: _app().terminal.info("stopped"))
         raise typer.Exit(ExitCode.OK) from None
-    _report(lambda: _app().terminal.error("terminated" if terminated else "interrupted"))
-    raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED) from None
+    raise typer.Exit(_ended_by_signal(terminated)) from None
 
 
 def _settle_click_error(exc: BaseException) -> None:
