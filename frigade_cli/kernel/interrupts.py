@@ -31,11 +31,13 @@ def _record(signum: int, frame: FrameType | None) -> None:
 
 def _raise_terminate(signum: int, frame: FrameType | None) -> None:
     _raised.append(signum)
+    _swallowed.clear()  # raised again where it can act: no longer lost (the hook says if it is)
     raise TerminateSignal()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     _raised.append(signum)
+    _swallowed.clear()
     raise KeyboardInterrupt()
 
 

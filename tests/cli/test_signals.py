@@ -139,7 +139,7 @@ def test_sigterm_at_random_moments_of_the_first_second_gives_the_documented_exit
 # A library that catches the signal's exception and raises its own (pydantic-core turns it into
 # a SchemaError when it lands while a schema is built): the run still ends as the signal says.
 _WRAPPED = """
-import os, signal, sys
+import os, signal, sys, time
 from frigade_cli.kernel.interrupts import defer_signals
 defer_signals()
 from frigade_cli import cli
@@ -163,6 +163,26 @@ def wrapped_signal() -> None:
         keep = weakref.ref(thing, callback)
         del thing  # Python prints what the callback raises as "Exception ignored", and goes on
         return  # the run would end 0 if the signal stayed lost
+    if sys.argv[0] == "in-callback-then-waits":
+        import weakref
+
+        class Other:
+            pass
+
+        def lose(ref):
+            os.kill(os.getpid(), SIGNAL)
+            for _ in range(10_000_000):
+                pass
+
+        other = Other()
+        keep = weakref.ref(other, lose)
+        del other
+        try:  # as tail and sandbox do: the signal, sent again, is this command's normal end
+            for _ in range(600):
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            print("stopped by the signal sent again")
+        return
     try:
         os.kill(os.getpid(), SIGNAL)
         signal.pause()
@@ -199,3 +219,22 @@ def test_a_signal_a_library_wrapped_in_its_own_error_still_ends_the_run_as_a_sig
     assert line in run.stderr
     assert "this is a bug" not in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_lost_signal_sent_again_and_handled_by_the_command_ends_the_run_as_the_command_says(
+    signame: str,
+) -> None:
+    # The signal the callback lost is sent again; a command that then ends on it normally (tail,
+    # sandbox) keeps its own exit code: the signal is no longer lost, so it is not reported twice.
+    run = subprocess.run(
+        [sys.executable, "-c", _WRAPPED, signame, "in-callback-then-waits"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "stopped by the signal sent again" in run.stdout
+    assert run.stderr == ""
